@@ -1,0 +1,246 @@
+"""Ingest jobs: PubMed XML files and E-utilities searches into the store, recorded as runs.
+
+Atomicity is chosen per source:
+- a **file** is one transaction: a malformed or truncated file writes nothing, a killed
+  ingest leaves the database as it was, and a rerun does the whole file again (idempotently);
+- a **search** commits after each efetch batch: every committed batch holds whole records,
+  so a failure or kill mid-way keeps what was fetched and a rerun only re-reads it.
+
+Every job gets an `ingest_run` row, committed before the work starts, so that a failed or
+killed job is still visible in `evidence runs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from evidence import parsing
+from evidence.db import connect
+from evidence.errors import EvidenceError, InputError
+from evidence.models import IngestRun
+from evidence.records import Deletion, ParsedArticle, Record
+from evidence.store import ArticleWriter, SaveCounts
+
+if TYPE_CHECKING:
+    from evidence.pubmed import PubMedClient
+
+#: Called with (units done, units total or None) as work advances: bytes for files, records
+#: for searches.
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class IngestResult:
+    run_id: int
+    source: str
+    counts: SaveCounts = field(default_factory=SaveCounts)
+    books: int = 0
+    requests: int = 0
+    status: str = "running"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_interrupted_runs(engine: Engine) -> int:
+    """Runs left 'running' by a process of this host that no longer exists were killed."""
+    host = socket.gethostname()
+    with Session(engine) as session:
+        stale = [
+            run
+            for run in session.exec(  # type: ignore[call-overload]
+                select(IngestRun).where(IngestRun.status == "running")  # type: ignore[arg-type]
+            ).scalars()
+            if run.host == host and run.pid is not None and not _pid_alive(run.pid)
+        ]
+        for run in stale:
+            run.status = "interrupted"
+            run.message = "the process ended without finishing (killed?); rerun to complete"
+        session.commit()
+        return len(stale)
+
+
+def _start_run(engine: Engine, kind: str, source: str) -> int:
+    mark_interrupted_runs(engine)
+    with Session(engine) as session:
+        run = IngestRun(
+            kind=kind,
+            source=source,
+            started_at=utcnow(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        session.add(run)
+        session.commit()
+        assert run.id is not None
+        return run.id
+
+
+def _finish_values(result: IngestResult, status: str, message: str | None) -> dict[str, Any]:
+    c = result.counts
+    return {
+        "status": status,
+        "finished_at": utcnow(),
+        "n_new": c.new,
+        "n_updated": c.updated,
+        "n_unchanged": c.unchanged,
+        "n_deleted": c.deleted + c.deleted_absent,
+        "n_skipped": c.historical,
+        "n_requests": result.requests,
+        "message": message,
+    }
+
+
+def _record_run(conn: Connection, result: IngestResult, status: str, msg: str | None) -> None:
+    conn.execute(
+        update(IngestRun)
+        .where(IngestRun.id == result.run_id)  # type: ignore[arg-type]
+        .values(**_finish_values(result, status, msg))
+    )
+
+
+def _fail_run(engine: Engine, result: IngestResult, exc: BaseException) -> None:
+    message = str(exc) if isinstance(exc, EvidenceError) else f"{type(exc).__name__}: {exc}"
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    result.status = status
+    with engine.begin() as conn:
+        _record_run(conn, result, status, message.splitlines()[0] if message else status)
+
+
+def _summary_message(result: IngestResult) -> str | None:
+    c = result.counts
+    parts = []
+    if c.deleted_absent:
+        parts.append(f"{c.deleted_absent} deleted PMIDs were not in the database (recorded)")
+    if result.books:
+        parts.append(f"{result.books} book records")
+    return "; ".join(parts) or None
+
+
+class _CountingReader:
+    """A binary file that reports how far it has been read: progress for any file size."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress | None, total: int) -> None:
+        self.raw = raw
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.done += len(data)
+        if self.progress:
+            self.progress(self.done, self.total)
+        return data
+
+    def peek(self, size: int = 0) -> bytes:
+        peek = getattr(self.raw, "peek", None)
+        return peek(size) if peek else b""
+
+    def readable(self) -> bool:
+        return True
+
+
+def _write_records(
+    writer: ArticleWriter, records: Iterable[Record], result: IngestResult, batch_size: int
+) -> None:
+    batch: list[ParsedArticle] = []
+    for record in records:
+        if isinstance(record, Deletion):
+            # Order matters: a deletion applies to what came before it in the stream.
+            result.counts.add(writer.save(batch))
+            batch = []
+            result.counts.add(writer.delete(record.pmids))
+            continue
+        if record.record_type == "book":
+            result.books += 1
+        batch.append(record)
+        if len(batch) >= batch_size:
+            result.counts.add(writer.save(batch))
+            batch = []
+    result.counts.add(writer.save(batch))
+
+
+def ingest_file(
+    engine: Engine, path: Path, *, batch_size: int = 1000, progress: Progress | None = None
+) -> IngestResult:
+    """Ingest one PubMed XML file (.xml or .xml.gz) in a single transaction."""
+    if not path.is_file():
+        raise InputError(f"{path}: no such file; give the path of a PubMed .xml or .xml.gz file")
+    result = IngestResult(run_id=_start_run(engine, "file", str(path)), source=str(path))
+    try:
+        with path.open("rb") as raw, connect(engine) as conn, conn.begin():
+            reader = _CountingReader(raw, progress, path.stat().st_size)
+            records = parsing.iter_records(reader, name=path.name)  # type: ignore[arg-type]
+            writer = ArticleWriter(conn, run_id=result.run_id, now=utcnow())
+            _write_records(writer, records, result, batch_size)
+            result.status = "succeeded"
+            _record_run(conn, result, "succeeded", _summary_message(result))
+    except BaseException as exc:
+        result.counts = SaveCounts()  # rolled back: nothing of this file was kept
+        _fail_run(engine, result, exc)
+        raise
+    return result
+
+
+def ingest_search(
+    engine: Engine,
+    client: PubMedClient,
+    term: str,
+    *,
+    mindate: str | None = None,
+    maxdate: str | None = None,
+    datetype: str = "edat",
+    max_records: int | None = None,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Search PubMed, fetch every hit in batches and store them, committing per batch."""
+    result = IngestResult(run_id=_start_run(engine, "search", term), source=term)
+    try:
+        windows = client.search(term, mindate=mindate, maxdate=maxdate, datetype=datetype)
+        total = sum(w.count for w in windows)
+        if max_records is not None:
+            total = min(total, max_records)
+        done = 0
+        if progress:
+            progress(0, total)
+        for body in client.fetch(windows, max_records=max_records):
+            records = parsing.parse_bytes(body, name="efetch response")
+            with connect(engine) as conn, conn.begin():
+                writer = ArticleWriter(conn, run_id=result.run_id, now=utcnow())
+                _write_records(writer, records, result, batch_size=len(records) + 1)
+                result.requests = client.stats.total
+                _record_run(conn, result, "running", None)
+            done += sum(1 for rec in records if isinstance(rec, ParsedArticle))
+            if progress:
+                progress(done, total)
+        result.requests = client.stats.total
+        result.status = "succeeded"
+        with engine.begin() as conn:
+            _record_run(conn, result, "succeeded", _summary_message(result))
+    except BaseException as exc:
+        result.requests = client.stats.total
+        _fail_run(engine, result, exc)
+        raise
+    return result

@@ -1,0 +1,197 @@
+"""The tables. Importing this module registers them on `SQLModel.metadata` (Alembic reads it).
+
+Articles are keyed by PMID. Their repeating parts (sections, authors, MeSH ...) are keyed by
+(pmid, position) rather than surrogate ids: the bulk writer can then insert them without a
+round trip for generated keys, and a revised record replaces them wholesale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+import evidence.db  # noqa: F401  (sets the naming convention before any table exists)
+
+
+def _pmid_fk(*, primary_key: bool = True) -> Column[int]:
+    return Column(
+        "pmid",
+        BigInteger,
+        ForeignKey("article.pmid", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
+class Article(SQLModel, table=True):
+    """The latest known version of one PubMed record."""
+
+    pmid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    version: int = 1
+    record_type: str = Field(default="article", max_length=16)  # article | book
+    status: str | None = Field(default=None, max_length=40)  # MEDLINE, In-Process ...
+    publication_status: str | None = Field(default=None, max_length=40)
+    date_revised: dt.date | None = None
+    date_completed: dt.date | None = None
+    date_created: dt.date | None = None
+    title: str = Field(default="", sa_type=Text)
+    vernacular_title: str | None = Field(default=None, sa_type=Text)
+    abstract: str = Field(default="", sa_type=Text)
+    journal_title: str | None = Field(default=None, sa_type=Text)
+    journal_iso: str | None = Field(default=None, sa_type=Text)
+    issn: str | None = Field(default=None, max_length=20)
+    volume: str | None = Field(default=None, sa_type=Text)
+    issue: str | None = Field(default=None, sa_type=Text)
+    pages: str | None = Field(default=None, sa_type=Text)
+    pub_date: dt.date | None = None
+    pub_date_raw: str | None = Field(default=None, sa_type=Text)
+    pub_date_precision: str | None = Field(default=None, max_length=10)
+    pub_year: int | None = Field(default=None, index=True)
+    article_date: dt.date | None = None
+    entrez_date: dt.date | None = Field(default=None, index=True)
+    doi: str | None = Field(default=None, sa_type=Text, index=True)
+    pmcid: str | None = Field(default=None, max_length=20)
+    pii: str | None = Field(default=None, sa_type=Text)
+    languages: str | None = Field(default=None, max_length=80)  # ISO 639-2 codes, ";"-joined
+    pubmed_dates: str | None = Field(default=None, sa_type=Text)  # JSON {PubStatus: date}
+    is_deleted: bool = Field(default=False)
+    deleted_at: dt.datetime | None = None
+    # sha256 of the parsed record: equal hash at equal version means re-ingest is a no-op.
+    content_hash: str = Field(max_length=64)
+    first_run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")
+    last_run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AbstractSection(SQLModel, table=True):
+    __tablename__ = "abstract_section"
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    label: str | None = Field(default=None, sa_type=Text)
+    category: str | None = Field(default=None, max_length=20)
+    text: str = Field(sa_type=Text)
+
+
+class Author(SQLModel, table=True):
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    last_name: str | None = Field(default=None, sa_type=Text)
+    fore_name: str | None = Field(default=None, sa_type=Text)
+    initials: str | None = Field(default=None, max_length=20)
+    collective_name: str | None = Field(default=None, sa_type=Text)
+    affiliation: str | None = Field(default=None, sa_type=Text)
+    orcid: str | None = Field(default=None, max_length=40)
+
+
+class PublicationType(SQLModel, table=True):
+    __tablename__ = "publication_type"
+    __table_args__ = (Index("ix_publication_type_name", "name"),)
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    name: str = Field(max_length=120)
+    ui: str | None = Field(default=None, max_length=20)
+
+
+class MeshHeading(SQLModel, table=True):
+    __tablename__ = "mesh_heading"
+    __table_args__ = (Index("ix_mesh_heading_descriptor", "descriptor"),)
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    descriptor: str = Field(max_length=200)
+    ui: str | None = Field(default=None, max_length=20)
+    major: bool = False
+
+
+class MeshQualifier(SQLModel, table=True):
+    """A qualifier (subheading) of one MeSH heading: (pmid, heading_position) names the heading."""
+
+    __tablename__ = "mesh_qualifier"
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    heading_position: int = Field(primary_key=True)
+    position: int = Field(primary_key=True)
+    name: str = Field(max_length=200)
+    ui: str | None = Field(default=None, max_length=20)
+    major: bool = False
+
+
+class Keyword(SQLModel, table=True):
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    keyword: str = Field(sa_type=Text)
+    major: bool = False
+    owner: str | None = Field(default=None, max_length=40)
+
+
+class CommentCorrection(SQLModel, table=True):
+    """RetractionIn/Of, ErratumIn/For, ExpressionOfConcernIn/For, UpdateIn/Of, CommentOn ..."""
+
+    __tablename__ = "comment_correction"
+    __table_args__ = (Index("ix_comment_correction_ref_pmid", "ref_pmid"),)
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    position: int = Field(primary_key=True)
+    ref_type: str = Field(max_length=60, index=True)
+    ref_pmid: int | None = Field(default=None, sa_type=BigInteger)
+    ref_source: str | None = Field(default=None, sa_type=Text)
+
+
+class ArticleRevision(SQLModel, table=True):
+    """A state of a record that is no longer current: a superseded version or revision.
+
+    `snapshot` is the whole parsed record as JSON, so nothing a revision changed is lost.
+    """
+
+    __tablename__ = "article_revision"
+    __table_args__ = (
+        UniqueConstraint("pmid", "version", "content_hash", name="uq_article_revision_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pmid: int = Field(sa_column=_pmid_fk(primary_key=False))
+    version: int
+    date_revised: dt.date | None = None
+    content_hash: str = Field(max_length=64)
+    snapshot: str = Field(sa_type=Text)
+    recorded_at: dt.datetime
+    run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")
+
+
+class DeletedCitation(SQLModel, table=True):
+    """A PMID named by a `DeleteCitation`, whether or not we held the article."""
+
+    __tablename__ = "deleted_citation"
+
+    pmid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    deleted_at: dt.datetime
+    was_present: bool = False
+    run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")
+
+
+class IngestRun(SQLModel, table=True):
+    """One ingest of a file or a PubMed search: what it was, how it went, what it changed."""
+
+    __tablename__ = "ingest_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # file | search
+    source: str = Field(sa_type=Text)  # file path or query text (never a secret)
+    status: str = Field(default="running", max_length=20, index=True)
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    n_new: int = 0
+    n_updated: int = 0
+    n_unchanged: int = 0
+    n_deleted: int = 0
+    n_skipped: int = 0
+    n_failed: int = 0
+    n_requests: int = 0
+    message: str | None = Field(default=None, sa_type=Text)
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None

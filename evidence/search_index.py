@@ -1,0 +1,104 @@
+"""The full-text index over article title and abstract, in each engine's own kind.
+
+SQLite: an external-content FTS5 table kept in step with `article` by triggers.
+PostgreSQL: a stored generated `tsvector` column with a GIN index.
+Both are created by a migration (Alembic is the only schema path) and are invisible to the
+models, so `env.py` filters them out of autogenerate with `is_search_index_object`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+SQLITE_DDL = (
+    # porter + unicode61 with diacritics folded: "analgesia" finds "analgesic", "Müller" "muller".
+    "CREATE VIRTUAL TABLE article_fts USING fts5(title, abstract, content='article', "
+    "content_rowid='pmid', tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER article_fts_ai AFTER INSERT ON article BEGIN "
+    "INSERT INTO article_fts(rowid, title, abstract) VALUES (new.pmid, new.title, new.abstract); "
+    "END",
+    "CREATE TRIGGER article_fts_ad AFTER DELETE ON article BEGIN "
+    "INSERT INTO article_fts(article_fts, rowid, title, abstract) "
+    "VALUES ('delete', old.pmid, old.title, old.abstract); END",
+    # Only a change of the indexed text touches the index: status flips stay cheap.
+    "CREATE TRIGGER article_fts_au AFTER UPDATE OF title, abstract ON article BEGIN "
+    "INSERT INTO article_fts(article_fts, rowid, title, abstract) "
+    "VALUES ('delete', old.pmid, old.title, old.abstract); "
+    "INSERT INTO article_fts(rowid, title, abstract) VALUES (new.pmid, new.title, new.abstract); "
+    "END",
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS article_fts_au",
+    "DROP TRIGGER IF EXISTS article_fts_ad",
+    "DROP TRIGGER IF EXISTS article_fts_ai",
+    "DROP TABLE IF EXISTS article_fts",
+)
+POSTGRES_DDL = (
+    # Title weighs more than abstract (A > B) in ts_rank.
+    "ALTER TABLE article ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
+    "setweight(to_tsvector('english', coalesce(abstract, '')), 'B')) STORED",
+    "CREATE INDEX ix_article_search_vector ON article USING gin (search_vector)",
+)
+POSTGRES_DROP = (
+    "DROP INDEX IF EXISTS ix_article_search_vector",
+    "ALTER TABLE article DROP COLUMN IF EXISTS search_vector",
+)
+
+
+def create(conn: Connection) -> None:
+    for statement in SQLITE_DDL if conn.dialect.name == "sqlite" else POSTGRES_DDL:
+        conn.execute(text(statement))
+
+
+def drop(conn: Connection) -> None:
+    for statement in SQLITE_DROP if conn.dialect.name == "sqlite" else POSTGRES_DROP:
+        conn.execute(text(statement))
+
+
+def is_search_index_object(name: str | None, type_: str) -> bool:
+    if name is None:
+        return False
+    if type_ == "table":
+        return name.startswith("article_fts")
+    if type_ == "column":
+        return name == "search_vector"
+    if type_ == "index":
+        return name == "ix_article_search_vector"
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    pmid: int
+    score: float  # higher is better, comparable only within one engine
+
+
+def search(conn: Connection, query: str, *, limit: int = 20) -> list[Hit]:
+    """Ranked full-text search over title and abstract; words are ANDed, deleted records skipped."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in query).split() if w]
+    if not words:
+        return []
+    if conn.dialect.name == "sqlite":
+        match = " ".join(f'"{w}"' for w in words)
+        rows = conn.execute(
+            text(
+                "SELECT a.pmid, -bm25(article_fts, 2.0, 1.0) AS score FROM article_fts "
+                "JOIN article a ON a.pmid = article_fts.rowid "
+                "WHERE article_fts MATCH :q AND NOT a.is_deleted ORDER BY score DESC LIMIT :n"
+            ),
+            {"q": match, "n": limit},
+        )
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT pmid, ts_rank_cd(search_vector, q) AS score "
+                "FROM article, plainto_tsquery('english', :q) q "
+                "WHERE search_vector @@ q AND NOT is_deleted ORDER BY score DESC LIMIT :n"
+            ),
+            {"q": " ".join(words), "n": limit},
+        )
+    return [Hit(int(pmid), float(score)) for pmid, score in rows]
