@@ -72,7 +72,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # check_same_thread off: the ingest pipeline hands a connection to its writer thread
+        # (never to two threads at once).
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
@@ -89,6 +91,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (a reviewer's `claims show`) run while a refresh writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 64 MB of page cache: bulk ingest inserts into secondary indexes (MeSH descriptor ...) in
+    # random order, and a small cache turns that into page thrashing.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

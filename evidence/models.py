@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 import evidence.db  # noqa: F401  (sets the naming convention before any table exists)
+
+# On SQLite a PMID column is INTEGER, so that article.pmid is the rowid itself (a BIGINT
+# primary key would get a rowid plus a separate index: twice the B-tree work per insert).
+PMID = BigInteger().with_variant(Integer(), "sqlite")
+
+# Child rows are clustered by (pmid, position) on SQLite: one B-tree instead of rowid + index.
+CHILD_TABLE_ARGS = {"sqlite_with_rowid": False}
 
 
 def _pmid_fk(*, primary_key: bool = True) -> Column[int]:
     return Column(
         "pmid",
-        BigInteger,
+        PMID,
         ForeignKey("article.pmid", ondelete="CASCADE"),
         primary_key=primary_key,
         nullable=False,
@@ -28,7 +35,7 @@ def _pmid_fk(*, primary_key: bool = True) -> Column[int]:
 class Article(SQLModel, table=True):
     """The latest known version of one PubMed record."""
 
-    pmid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    pmid: int = Field(sa_column=Column(PMID, primary_key=True, autoincrement=False))
     version: int = 1
     record_type: str = Field(default="article", max_length=16)  # article | book
     status: str | None = Field(default=None, max_length=40)  # MEDLINE, In-Process ...
@@ -68,6 +75,7 @@ class Article(SQLModel, table=True):
 
 class AbstractSection(SQLModel, table=True):
     __tablename__ = "abstract_section"
+    __table_args__ = CHILD_TABLE_ARGS
 
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
@@ -77,6 +85,7 @@ class AbstractSection(SQLModel, table=True):
 
 
 class Author(SQLModel, table=True):
+    __table_args__ = CHILD_TABLE_ARGS
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
     last_name: str | None = Field(default=None, sa_type=Text)
@@ -89,7 +98,7 @@ class Author(SQLModel, table=True):
 
 class PublicationType(SQLModel, table=True):
     __tablename__ = "publication_type"
-    __table_args__ = (Index("ix_publication_type_name", "name"),)
+    __table_args__ = (Index("ix_publication_type_name", "name"), CHILD_TABLE_ARGS)
 
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
@@ -99,7 +108,7 @@ class PublicationType(SQLModel, table=True):
 
 class MeshHeading(SQLModel, table=True):
     __tablename__ = "mesh_heading"
-    __table_args__ = (Index("ix_mesh_heading_descriptor", "descriptor"),)
+    __table_args__ = (Index("ix_mesh_heading_descriptor", "descriptor"), CHILD_TABLE_ARGS)
 
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
@@ -112,6 +121,7 @@ class MeshQualifier(SQLModel, table=True):
     """A qualifier (subheading) of one MeSH heading: (pmid, heading_position) names the heading."""
 
     __tablename__ = "mesh_qualifier"
+    __table_args__ = CHILD_TABLE_ARGS
 
     pmid: int = Field(sa_column=_pmid_fk())
     heading_position: int = Field(primary_key=True)
@@ -122,6 +132,7 @@ class MeshQualifier(SQLModel, table=True):
 
 
 class Keyword(SQLModel, table=True):
+    __table_args__ = CHILD_TABLE_ARGS
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
     keyword: str = Field(sa_type=Text)
@@ -133,7 +144,7 @@ class CommentCorrection(SQLModel, table=True):
     """RetractionIn/Of, ErratumIn/For, ExpressionOfConcernIn/For, UpdateIn/Of, CommentOn ..."""
 
     __tablename__ = "comment_correction"
-    __table_args__ = (Index("ix_comment_correction_ref_pmid", "ref_pmid"),)
+    __table_args__ = (Index("ix_comment_correction_ref_pmid", "ref_pmid"), CHILD_TABLE_ARGS)
 
     pmid: int = Field(sa_column=_pmid_fk())
     position: int = Field(primary_key=True)
@@ -168,7 +179,7 @@ class DeletedCitation(SQLModel, table=True):
 
     __tablename__ = "deleted_citation"
 
-    pmid: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    pmid: int = Field(sa_column=Column(PMID, primary_key=True, autoincrement=False))
     deleted_at: dt.datetime
     was_present: bool = False
     run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")

