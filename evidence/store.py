@@ -371,14 +371,17 @@ class ArticleWriter:
             return
         dbapi = self.conn.connection.driver_connection
         assert dbapi is not None
+        names = ", ".join(columns)
         if self.sqlite:
-            marks = ", ".join("?" for _ in columns)
-            dbapi.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+            # One statement per chunk, rows passed as a JSON array: SQLite then does the whole
+            # chunk in a single step with the GIL released, so the ingest pipeline's parser
+            # keeps running meanwhile (executemany takes the GIL back for every row).
+            values = ", ".join(f"value->>{i}" for i in range(len(columns)))
+            sql = f"INSERT INTO {table} ({names}) SELECT {values} FROM json_each(?)"
+            for start in range(0, len(rows), 20_000):
+                dbapi.execute(sql, (json.dumps(rows[start : start + 20_000]),))
             return
-        with (
-            dbapi.cursor() as cur,
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
+        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 

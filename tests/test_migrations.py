@@ -66,7 +66,7 @@ def test_blank_schema_has_named_constraints_and_search_index(empty_url: str) -> 
         assert "ix_mesh_heading_descriptor" in indexes
         if conn.dialect.name == "sqlite":
             names = {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
-            assert {"article_fts", "article_fts_ai", "article_fts_au", "article_fts_ad"} <= names
+            assert {"article_fts", "article_fts_au", "article_fts_ad"} <= names
         else:
             columns = {c["name"] for c in insp.get_columns("article")}
             assert "search_vector" in columns

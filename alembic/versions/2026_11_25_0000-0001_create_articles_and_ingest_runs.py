@@ -46,7 +46,12 @@ def upgrade() -> None:
 
     op.create_table(
         "article",
-        sa.Column("pmid", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "pmid",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("record_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
@@ -102,7 +107,12 @@ def upgrade() -> None:
 
     op.create_table(
         "deleted_citation",
-        sa.Column("pmid", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "pmid",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
         sa.Column("deleted_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("was_present", sa.Boolean(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=True),
@@ -116,7 +126,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "abstract_section",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("label", sa.Text(), nullable=True),
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -128,11 +138,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_abstract_section")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "article_revision",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("date_revised", sa.Date(), nullable=True),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -156,7 +167,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "author",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("last_name", sa.Text(), nullable=True),
         sa.Column("fore_name", sa.Text(), nullable=True),
@@ -168,10 +179,11 @@ def upgrade() -> None:
             ["pmid"], ["article.pmid"], name=op.f("fk_author_pmid_article"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_author")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "comment_correction",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("ref_type", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("ref_pmid", sa.BigInteger(), nullable=True),
@@ -183,6 +195,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_comment_correction")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("comment_correction", schema=None) as batch_op:
         batch_op.create_index("ix_comment_correction_ref_pmid", ["ref_pmid"], unique=False)
@@ -192,7 +205,7 @@ def upgrade() -> None:
 
     op.create_table(
         "keyword",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("keyword", sa.Text(), nullable=False),
         sa.Column("major", sa.Boolean(), nullable=False),
@@ -201,10 +214,11 @@ def upgrade() -> None:
             ["pmid"], ["article.pmid"], name=op.f("fk_keyword_pmid_article"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_keyword")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "mesh_heading",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("descriptor", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("ui", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -216,13 +230,14 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_mesh_heading")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("mesh_heading", schema=None) as batch_op:
         batch_op.create_index("ix_mesh_heading_descriptor", ["descriptor"], unique=False)
 
     op.create_table(
         "mesh_qualifier",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("heading_position", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -237,10 +252,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "pmid", "heading_position", "position", name=op.f("pk_mesh_qualifier")
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "publication_type",
-        sa.Column("pmid", sa.BigInteger(), nullable=False),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("ui", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
@@ -251,6 +267,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("pmid", "position", name=op.f("pk_publication_type")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("publication_type", schema=None) as batch_op:
         batch_op.create_index("ix_publication_type_name", ["name"], unique=False)
