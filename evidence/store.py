@@ -2,9 +2,10 @@
 
 `ArticleWriter.save` is the one upsert path for files and E-utilities alike. It works on a
 caller's connection inside the caller's transaction and never commits, so an ingest decides
-what is atomic (a whole file; one efetch batch). New rows go in through the driver's bulk path
-(`executemany` on SQLite, `COPY` on PostgreSQL) because ORM objects cost more than parsing;
-revisions, which are rare, go through plain statements.
+what is atomic (a whole file; one efetch batch). Records arrive pre-encoded as JSON rows
+(`evidence.rows`) and each table gets one statement per batch that expands them inside the
+database, because per-row work in Python costs more than parsing; revisions, which are rare,
+go through plain statements.
 
 What a record does to the database:
 - unknown PMID -> inserted (`new`);
@@ -20,45 +21,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
+import evidence.models  # noqa: F401  (table metadata for the PostgreSQL casts)
 from evidence import records as r
 from evidence import search_index
 from evidence.db import batched
+from evidence.rows import (
+    ABSTRACT_INDEX,
+    CHILD_COLUMNS,
+    CONTENT_COLUMNS,
+    TITLE_INDEX,
+    EncodedRecord,
+    join_rows,
+    snapshot,
+)
 
-ARTICLE_COLUMNS = (
-    "pmid", "version", "record_type", "status", "publication_status", "date_revised",
-    "date_completed", "date_created", "title", "vernacular_title", "abstract", "journal_title",
-    "journal_iso", "issn", "volume", "issue", "pages", "pub_date", "pub_date_raw",
-    "pub_date_precision", "pub_year", "article_date", "entrez_date", "doi", "pmcid", "pii",
-    "languages", "pubmed_dates", "is_deleted", "deleted_at", "content_hash", "first_run_id",
-    "last_run_id", "created_at", "updated_at",
+#: Article columns about our copy of a record, not the record itself.
+BOOKKEEPING_COLUMNS = (
+    "is_deleted", "deleted_at", "content_hash", "first_run_id", "last_run_id", "created_at",
+    "updated_at",
 )  # fmt: skip
-CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "abstract_section": ("pmid", "position", "label", "category", "text"),
-    "author": (
-        "pmid",
-        "position",
-        "last_name",
-        "fore_name",
-        "initials",
-        "collective_name",
-        "affiliation",
-        "orcid",
-    ),  # fmt: skip
-    "publication_type": ("pmid", "position", "name", "ui"),
-    "mesh_heading": ("pmid", "position", "descriptor", "ui", "major"),
-    "mesh_qualifier": ("pmid", "heading_position", "position", "name", "ui", "major"),
-    "keyword": ("pmid", "position", "keyword", "major", "owner"),
-    "comment_correction": ("pmid", "position", "ref_type", "ref_pmid", "ref_source"),
-}
+ARTICLE_COLUMNS = CONTENT_COLUMNS + BOOKKEEPING_COLUMNS
 
 
 @dataclass
@@ -79,103 +72,108 @@ class SaveCounts:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-# -- canonical form -----------------------------------------------------------------------
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def record_json(record: r.ParsedArticle) -> str:
-    """The record as canonical JSON: what `content_hash` hashes and revisions keep."""
-    return json.dumps(dataclasses.asdict(record), default=_jsonable, ensure_ascii=False)
-
-
-def content_hash(record: r.ParsedArticle) -> str:
-    """A fingerprint of every parsed field.
-
-    It hashes the dataclass repr, which names every field and value and is ~7x faster than
-    JSON via `asdict` (hashing is on the hot path of every ingest; JSON is needed only for the
-    rare revision). A release that adds a field changes every hash, so the next ingest of a
-    file refreshes every article with the new field, which is what we want.
-    """
-    return hashlib.sha256(repr(record).encode("utf-8")).hexdigest()
-
-
-def _is_later(record: r.ParsedArticle, version: int, date_revised: dt.date | None) -> bool:
-    if record.version != version:
-        return record.version > version
-    if record.date_revised and date_revised and record.date_revised != date_revised:
-        return record.date_revised > date_revised
+def _is_later(rec: EncodedRecord, version: int, date_revised: str | None) -> bool:
+    if rec.version != version:
+        return rec.version > version
+    if rec.date_revised and date_revised and rec.date_revised != date_revised:
+        return rec.date_revised > date_revised  # ISO dates compare as strings
     return True  # same version and date but other content: the newer file wins
 
 
-# -- writing ------------------------------------------------------------------------------
+class _Kept(NamedTuple):
+    """A superseded state of a record, as `article_revision` keeps it."""
+
+    pmid: int
+    version: int
+    date_revised: str | None
+    hash: str
+    snapshot: str
+
+    @classmethod
+    def of(cls, rec: EncodedRecord) -> _Kept:
+        return cls(rec.pmid, rec.version, rec.date_revised, rec.hash, snapshot(rec))
 
 
 @dataclass
 class _State:
     version: int
-    date_revised: dt.date | None
+    date_revised: str | None
     content_hash: str
     is_deleted: bool
     in_database: bool
 
 
+@cache
+def _pg_insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    """INSERT ... SELECT from a JSON array of row arrays, each value cast to its column type."""
+    types = SQLModel.metadata.tables[table].c
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    casts = ", ".join(
+        f"(e->>{i})::{types[name].type.compile(dialect=dialect)}" for i, name in enumerate(columns)
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"SELECT {casts} FROM jsonb_array_elements(%s::jsonb) AS e"
+    )
+
+
 class ArticleWriter:
-    """Upserts batches of parsed records on one connection, inside the caller's transaction."""
+    """Upserts batches of encoded records on one connection, inside the caller's transaction."""
 
     def __init__(self, conn: Connection, *, run_id: int | None, now: dt.datetime) -> None:
         self.conn = conn
         self.run_id = run_id
-        self.now = now
         self.sqlite = conn.dialect.name == "sqlite"
+        # SQLAlchemy's SQLite DateTime stores this exact text; the JSON path must match it.
+        utc = now.astimezone(dt.UTC)
+        self.now: str = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc.isoformat()
 
-    def save(self, batch: Sequence[r.ParsedArticle]) -> SaveCounts:
+    def save(self, batch: Sequence[EncodedRecord]) -> SaveCounts:
         counts = SaveCounts()
         if not batch:
             return counts
         states = self._load_states({rec.pmid for rec in batch})
-        pending: dict[int, tuple[r.ParsedArticle, str]] = {}  # pmid -> (latest in batch, hash)
-        history: list[tuple[r.ParsedArticle, str]] = []  # superseded states and their hashes
+        pending: dict[int, EncodedRecord] = {}  # pmid -> its latest state in this batch
+        history: list[_Kept] = []  # superseded states to keep in article_revision
         replace_in_db: set[int] = set()
         for rec in batch:
-            h = content_hash(rec)
             state = states.get(rec.pmid)
             if state is None:
                 counts.new += 1
-            elif state.content_hash == h:
+            elif state.content_hash == rec.hash:
                 counts.unchanged += 1
                 continue
-            elif state.is_deleted and not _is_later(rec, state.version, state.date_revised):
-                counts.historical += 1
-                history.append((rec, h))
-                continue
-            elif _is_later(rec, state.version, state.date_revised):
+            elif _is_later(rec, state.version, state.date_revised) and not (
+                state.is_deleted and rec.version == state.version
+                and rec.date_revised == state.date_revised
+            ):  # fmt: skip
                 counts.updated += 1
                 counts.updated_pmids.append(rec.pmid)
                 if rec.pmid in pending:  # superseded within this batch: never written
-                    history.append(pending[rec.pmid])
+                    history.append(_Kept.of(pending[rec.pmid]))
                 elif state.in_database:
                     replace_in_db.add(rec.pmid)
             else:
                 counts.historical += 1
-                history.append((rec, h))
+                history.append(_Kept.of(rec))
                 continue
-            pending[rec.pmid] = (rec, h)
+            pending[rec.pmid] = rec
             states[rec.pmid] = _State(
-                rec.version, rec.date_revised, h, False, state.in_database if state else False
+                rec.version,
+                rec.date_revised,
+                rec.hash,
+                False,
+                state.in_database if state else False,
             )
-        if replace_in_db:
-            history.extend(self._snapshot_stored(sorted(replace_in_db)))
-            self._delete_children(sorted(replace_in_db))
-        to_insert = [v for pmid, v in pending.items() if pmid not in replace_in_db]
-        to_update = [v for pmid, v in pending.items() if pmid in replace_in_db]
-        self._insert_articles(to_insert)
-        self._update_articles(to_update)
-        self._insert_children([rec for rec, _ in pending.values()])
+        stored = sorted(replace_in_db)
+        history.extend(self._kept_from_database(pmid) for pmid in stored)  # before replacing
+        self._delete_children(stored)
+        self._insert_articles([rec for pmid, rec in pending.items() if pmid not in replace_in_db])
+        self._update_articles([pending[pmid] for pmid in stored])
+        for i, (table, columns) in enumerate(CHILD_COLUMNS.items()):
+            self._insert_json(
+                table, columns, join_rows([rec.children[i] for rec in pending.values()])
+            )
         self._insert_history(history)
         return counts
 
@@ -201,7 +199,7 @@ class ArticleWriter:
                     "INSERT INTO deleted_citation (pmid, deleted_at, was_present, run_id) "
                     "VALUES (:pmid, :at, :present, :run)"
                 ),
-                {"pmid": pmid, "at": self._ts(), "present": pmid in present, "run": self.run_id},
+                {"pmid": pmid, "at": self.now, "present": pmid in present, "run": self.run_id},
             )
             if pmid in present:
                 self.conn.execute(
@@ -209,7 +207,7 @@ class ArticleWriter:
                         "UPDATE article SET is_deleted = :t, deleted_at = :at, "
                         "last_run_id = :run, updated_at = :at WHERE pmid = :pmid"
                     ),
-                    {"t": True, "at": self._ts(), "run": self.run_id, "pmid": pmid},
+                    {"t": True, "at": self.now, "run": self.run_id, "pmid": pmid},
                 )
                 counts.deleted += 1
             else:
@@ -217,12 +215,6 @@ class ArticleWriter:
         return counts
 
     # internals ---------------------------------------------------------------------------
-
-    def _ts(self) -> Any:
-        # SQLAlchemy's SQLite DateTime stores this exact text; raw driver writes must match.
-        if self.sqlite:
-            return self.now.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return self.now
 
     def _already_deleted(self, pmids: Sequence[int]) -> set[int]:
         found: set[int] = set()
@@ -247,23 +239,21 @@ class ArticleWriter:
                 {"p": list(chunk)},
             )
             for pmid, version, revised, h, deleted in rows:
-                if isinstance(revised, str):
-                    revised = dt.date.fromisoformat(revised)
-                states[int(pmid)] = _State(int(version), revised, h, bool(deleted), True)
+                revised_iso = revised.isoformat() if isinstance(revised, dt.date) else revised
+                states[int(pmid)] = _State(int(version), revised_iso, h, bool(deleted), True)
         return states
 
-    def _snapshot_stored(self, pmids: Sequence[int]) -> list[tuple[r.ParsedArticle, str]]:
-        out = []
-        for pmid in pmids:
-            old = load_article(self.conn, pmid)
-            if old is None:
-                continue
-            # The stored hash, not a fresh one: it names the state as it was ingested.
-            stored_hash = self.conn.execute(
-                text("SELECT content_hash FROM article WHERE pmid = :p"), {"p": pmid}
-            ).scalar_one()
-            out.append((old, str(stored_hash)))
-        return out
+    def _kept_from_database(self, pmid: int) -> _Kept:
+        doc = stored_snapshot(self.conn, pmid)
+        # The stored hash, not a fresh one: it names the state as it was ingested.
+        stored_hash = self.conn.execute(
+            text("SELECT content_hash FROM article WHERE pmid = :p"), {"p": pmid}
+        ).scalar_one()
+        article = doc["article"]
+        return _Kept(
+            pmid, article["version"], article["date_revised"], str(stored_hash),
+            json.dumps(doc, ensure_ascii=False),
+        )  # fmt: skip
 
     def _delete_children(self, pmids: Sequence[int]) -> None:
         for table in CHILD_COLUMNS:
@@ -275,77 +265,34 @@ class ArticleWriter:
                     {"p": list(chunk)},
                 )
 
-    def _article_row(self, rec: r.ParsedArticle, h: str) -> tuple[Any, ...]:
-        pd = rec.pub_date
-        dates = json.dumps({k: v.isoformat() for k, v in rec.history}) if rec.history else None
-        ts = self._ts()
-        return (
-            rec.pmid, rec.version, rec.record_type, rec.status, rec.publication_status,
-            self._d(rec.date_revised), self._d(rec.date_completed), self._d(rec.date_created),
-            rec.title, rec.vernacular_title, rec.abstract, rec.journal_title, rec.journal_iso,
-            rec.issn, rec.volume, rec.issue, rec.pages,
-            self._d(pd.date if pd else None), pd.raw if pd else None,
-            pd.precision if pd else None, pd.year if pd else None,
-            self._d(rec.article_date), self._d(rec.entrez_date), rec.doi, rec.pmcid, rec.pii,
-            ";".join(rec.languages) or None, dates, False, None, h, self.run_id, self.run_id,
-            ts, ts,
-        )  # fmt: skip
+    def _bookkeeping(self, rec: EncodedRecord) -> list[Any]:
+        return [False, None, rec.hash, self.run_id, self.run_id, self.now, self.now]
 
-    def _d(self, value: dt.date | None) -> Any:
-        if value is None:
-            return None
-        return value.isoformat() if self.sqlite else value
-
-    def _insert_articles(self, items: Sequence[tuple[r.ParsedArticle, str]]) -> None:
-        self._bulk_insert(
-            "article", ARTICLE_COLUMNS, [self._article_row(rec, h) for rec, h in items]
-        )
+    def _insert_articles(self, recs: Sequence[EncodedRecord]) -> None:
+        if not recs:
+            return
+        rows = "[" + ",".join(
+            rec.article[:-1] + "," + json.dumps(self._bookkeeping(rec))[1:] for rec in recs
+        ) + "]"  # fmt: skip
+        self._insert_json("article", ARTICLE_COLUMNS, rows)
         if self.sqlite:  # PostgreSQL's tsvector is a generated column; FTS5 is fed here
             table, columns = search_index.FTS_INSERT
-            self._bulk_insert(
-                table, columns, [(rec.pmid, rec.title, rec.abstract) for rec, _ in items]
+            self.conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT value->>0, "
+                f"value->>{TITLE_INDEX}, value->>{ABSTRACT_INDEX} FROM json_each(?)",
+                (rows,),
             )
 
-    def _update_articles(self, items: Sequence[tuple[r.ParsedArticle, str]]) -> None:
+    def _update_articles(self, recs: Sequence[EncodedRecord]) -> None:
         # Keep first_run_id and created_at: the article's identity outlives its revisions.
         keep = {"pmid", "first_run_id", "created_at"}
         cols = [c for c in ARTICLE_COLUMNS if c not in keep]
         sql = "UPDATE article SET " + ", ".join(f"{c} = :{c}" for c in cols) + " WHERE pmid = :pmid"
-        for rec, h in items:
-            row = dict(zip(ARTICLE_COLUMNS, self._article_row(rec, h), strict=True))
-            self.conn.execute(text(sql), row)
-
-    def _insert_children(self, recs: Sequence[r.ParsedArticle]) -> None:
-        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in CHILD_COLUMNS}
         for rec in recs:
-            p = rec.pmid
-            rows["abstract_section"].extend(
-                (p, i, s.label, s.category, s.text) for i, s in enumerate(rec.sections)
-            )
-            rows["author"].extend(
-                (p, i, a.last_name, a.fore_name, a.initials, a.collective_name, a.affiliation,
-                 a.orcid)
-                for i, a in enumerate(rec.authors)
-            )  # fmt: skip
-            rows["publication_type"].extend(
-                (p, i, t.name, t.ui) for i, t in enumerate(rec.publication_types)
-            )
-            for i, m in enumerate(rec.mesh_headings):
-                rows["mesh_heading"].append((p, i, m.descriptor, m.ui, m.major))
-                rows["mesh_qualifier"].extend(
-                    (p, i, j, q.name, q.ui, q.major) for j, q in enumerate(m.qualifiers)
-                )
-            rows["keyword"].extend(
-                (p, i, k.text, k.major, k.owner) for i, k in enumerate(rec.keywords)
-            )
-            rows["comment_correction"].extend(
-                (p, i, c.ref_type, c.pmid, c.ref_source)
-                for i, c in enumerate(rec.comments_corrections)
-            )
-        for table, columns in CHILD_COLUMNS.items():
-            self._bulk_insert(table, columns, rows[table])
+            values = json.loads(rec.article) + self._bookkeeping(rec)
+            self.conn.execute(text(sql), dict(zip(ARTICLE_COLUMNS, values, strict=True)))
 
-    def _insert_history(self, history: Sequence[tuple[r.ParsedArticle, str]]) -> None:
+    def _insert_history(self, history: Sequence[_Kept]) -> None:
         if not history:
             return
         # A state already kept (a second ingest of the same file) is not kept twice.
@@ -357,33 +304,61 @@ class ArticleWriter:
             "recorded_at, run_id) VALUES (:pmid, :version, :revised, :h, :snap, :at, :run)"
             + conflict
         )
-        for rec, h in history:
+        for kept in history:
             self.conn.execute(
                 sql,
                 {
-                    "pmid": rec.pmid, "version": rec.version, "revised": self._d(rec.date_revised),
-                    "h": h, "snap": record_json(rec), "at": self._ts(), "run": self.run_id,
+                    "pmid": kept.pmid, "version": kept.version, "revised": kept.date_revised,
+                    "h": kept.hash, "snap": kept.snapshot, "at": self.now, "run": self.run_id,
                 },
             )  # fmt: skip
 
-    def _bulk_insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
+    def _insert_json(self, table: str, columns: Sequence[str], rows_json: str) -> None:
+        """Insert a JSON array of row arrays in one statement, expanded by the database.
+
+        On SQLite the whole batch is one step with the GIL released; on PostgreSQL the server
+        parses and casts while this process goes on.
+        """
+        if rows_json == "[]":
             return
         dbapi = self.conn.connection.driver_connection
         assert dbapi is not None
-        names = ", ".join(columns)
         if self.sqlite:
-            # One statement per chunk, rows passed as a JSON array: SQLite then does the whole
-            # chunk in a single step with the GIL released, so the ingest pipeline's parser
-            # keeps running meanwhile (executemany takes the GIL back for every row).
             values = ", ".join(f"value->>{i}" for i in range(len(columns)))
-            sql = f"INSERT INTO {table} ({names}) SELECT {values} FROM json_each(?)"
-            for start in range(0, len(rows), 20_000):
-                dbapi.execute(sql, (json.dumps(rows[start : start + 20_000]),))
-            return
-        with dbapi.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            dbapi.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM json_each(?)",
+                (rows_json,),
+            )
+        else:
+            with dbapi.cursor() as cur:
+                cur.execute(_pg_insert_sql(table, tuple(columns)), (rows_json,))
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def stored_snapshot(conn: Connection, pmid: int) -> dict[str, Any]:
+    """The stored state of an article in `rows.snapshot`'s shape: {table: rows}."""
+    cols = ", ".join(CONTENT_COLUMNS)
+    row = conn.execute(text(f"SELECT {cols} FROM article WHERE pmid = :p"), {"p": pmid}).one()
+    doc: dict[str, Any] = {
+        "article": {c: _plain(v) for c, v in zip(CONTENT_COLUMNS, row, strict=True)}
+    }
+    for table, columns in CHILD_COLUMNS.items():
+        order = ", ".join(c for c in columns if c == "position" or c.endswith("_position"))
+        rows = conn.execute(
+            text(f"SELECT {', '.join(columns)} FROM {table} WHERE pmid = :p ORDER BY {order}"),
+            {"p": pmid},
+        )
+        doc[table] = [
+            {
+                c: bool(v) if c == "major" else _plain(v)
+                for c, v in zip(columns, values, strict=True)
+            }
+            for values in rows
+        ]
+    return doc
 
 
 # -- reading ------------------------------------------------------------------------------

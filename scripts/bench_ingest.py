@@ -119,7 +119,12 @@ def run_child(route: str, path: Path) -> dict[str, object]:
     start = time.perf_counter()
     n = globals()[f"route_{route}"](path)
     seconds = getattr(_evidence_ingest, "seconds", None) or time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The larger of this process and its (joined) children: the ingest's parse worker counts.
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    peak_mb = peak_kb / 1024
     return {"route": route, "records": n, "seconds": seconds, "peak_rss_mb": peak_mb}
 
 

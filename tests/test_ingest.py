@@ -61,7 +61,8 @@ def test_versions_in_one_file_keep_the_latest_and_the_history(
     (snapshot,) = query(db_url, "SELECT version, snapshot FROM article_revision WHERE pmid = 1004")
     assert snapshot[0] == 1
     assert (
-        json.loads(str(snapshot[1]))["title"] == "Adenosine receptors and caffeine, first version."
+        json.loads(str(snapshot[1]))["article"]["title"]
+        == "Adenosine receptors and caffeine, first version."
     )
 
 
@@ -78,7 +79,20 @@ def test_revision_retraction_and_deletion(evidence: Invoker, db_url: str) -> Non
         ("RETRACTED: Mitragynine at the mu-opioid receptor: a randomized trial.",)
     ]
     snap = query(db_url, "SELECT snapshot FROM article_revision WHERE pmid = 1001")
-    assert json.loads(str(snap[0][0]))["title"].startswith("Mitragynine at the mu-opioid")
+    old = json.loads(str(snap[0][0]))
+    assert old["article"]["title"].startswith("Mitragynine at the mu-opioid")
+    # The whole stored state is kept, child rows included, in a self-describing shape.
+    assert [t["name"] for t in old["publication_type"]] == [
+        "Randomized Controlled Trial",
+        "Journal Article",
+    ]
+    assert old["mesh_heading"][0] == {
+        "pmid": 1001, "position": 0, "descriptor": "Mitragyna", "ui": "D000068698", "major": True
+    }  # fmt: skip
+    assert old["mesh_qualifier"] == [
+        {"pmid": 1001, "heading_position": 0, "position": 0, "name": "pharmacology",
+         "ui": "Q000494", "major": False}
+    ]  # fmt: skip
     assert query(
         db_url, "SELECT name FROM publication_type WHERE pmid = 1001 ORDER BY position"
     ) == [("Randomized Controlled Trial",), ("Journal Article",), ("Retracted Publication",)]

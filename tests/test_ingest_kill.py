@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from evidence import db
 from tests.conftest import ROOT
 
-N_RECORDS = 6000
+N_RECORDS = 40_000
 
 
 def synthetic_file(path: Path, n: int) -> Path:
@@ -73,13 +73,13 @@ def run_status(url: str) -> list[str]:
 def test_kill_mid_ingest_then_rerun(db_url: str, tmp_path: Path) -> None:
     path = synthetic_file(tmp_path / "big.xml.gz", N_RECORDS)
     env = {**os.environ, "EVIDENCE_DATABASE_URL": db_url}
-    # Small batches make the ingest long enough to be killed in the middle of writing.
-    cmd = [sys.executable, "-m", "evidence", "ingest", "--batch-size", "50", str(path)]
+    # Small batches: many writes, so the kill lands between two of them or inside one.
+    cmd = [sys.executable, "-m", "evidence", "ingest", "--batch-size", "200", str(path)]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while run_status(db_url) != ["running"] and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)  # well into the file
+    time.sleep(1.0)  # well into the file (the whole file takes several seconds)
     assert proc.poll() is None, "ingest finished before it could be killed; make the file bigger"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
