@@ -46,7 +46,7 @@ from urllib.parse import urlencode, urlsplit
 from Bio import Entrez
 from lxml import etree
 
-from evidence.errors import ConfigError, PubMedQueryError, PubMedUnavailable
+from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.ratelimit import RateLimiter
 
 __all__ = [
@@ -463,7 +463,7 @@ def _parse_date(text: str, *, end: bool) -> dt.date:
     """``YYYY``, ``YYYY/MM`` or ``YYYY/MM/DD`` -> the first (or, with ``end``, last) day."""
     match = _DATE_RE.match(text.strip())
     if match is None:
-        raise PubMedQueryError(f"date {text!r} is not YYYY, YYYY/MM or YYYY/MM/DD")
+        raise InputError(f"date {text!r} is not YYYY, YYYY/MM or YYYY/MM/DD; e.g. 2021/05")
     year, month, day = (int(g) if g else None for g in match.groups())
     assert year is not None
     try:
@@ -476,7 +476,7 @@ def _parse_date(text: str, *, end: bool) -> dt.date:
             return following - dt.timedelta(days=1)
         return dt.date(year, month, day)
     except ValueError as exc:
-        raise PubMedQueryError(f"date {text!r} is not a calendar date: {exc}") from None
+        raise InputError(f"date {text!r} is not a calendar date ({exc}); fix the date") from None
 
 
 def _format_date(day: dt.date) -> str:
@@ -595,9 +595,9 @@ class PubMedClient:
         """
         term = " ".join((term or "").split())
         if not term:
-            raise PubMedQueryError("empty PubMed search term")
+            raise InputError("empty PubMed search term; give a query such as 'kratom'")
         if datetype not in DATETYPES:
-            raise PubMedQueryError(f"datetype must be one of {', '.join(DATETYPES)}: {datetype!r}")
+            raise InputError(f"datetype must be one of {', '.join(DATETYPES)}, not {datetype!r}")
         lo = _parse_date(mindate, end=False) if mindate else None
         hi = _parse_date(maxdate, end=True) if maxdate else None
         default_hi = dt.date(self._today().year + 1, 12, 31)
@@ -618,7 +618,7 @@ class PubMedClient:
         lo = lo or DEFAULT_MINDATE
         hi = hi or max(default_hi, lo)
         if lo > hi:
-            raise PubMedQueryError(f"mindate {mindate} is after maxdate {maxdate}")
+            raise InputError(f"mindate {mindate} is after maxdate {maxdate}; swap them")
         windows = self._split(term, datetype, lo, hi, known)
         total = sum(w.count for w in windows)
         if len(windows) > 1:

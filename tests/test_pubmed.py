@@ -24,7 +24,7 @@ import pytest
 from Bio import Entrez
 
 from evidence import pubmed
-from evidence.errors import ConfigError, PubMedQueryError, PubMedUnavailable
+from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.pubmed import PubMedClient, SearchWindow, redact
 from evidence.ratelimit import RateLimiter
 
@@ -168,13 +168,13 @@ def test_date_limits_and_partial_dates(server: EUtilsServer, make_client: Client
         "2017/02/28",
         "edat",
     )
-    with pytest.raises(PubMedQueryError, match="not YYYY"):
+    with pytest.raises(InputError, match="not YYYY"):
         client.search("kratom", mindate="16/01/2020", maxdate="2020")
-    with pytest.raises(PubMedQueryError, match="after"):
+    with pytest.raises(InputError, match="after"):
         client.search("kratom", mindate="2021", maxdate="2020")
-    with pytest.raises(PubMedQueryError, match="datetype"):
+    with pytest.raises(InputError, match="datetype"):
         client.search("kratom", datetype="xdat")
-    with pytest.raises(PubMedQueryError, match="empty"):
+    with pytest.raises(InputError, match="empty"):
         client.search("   ")
 
 
