@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     )
     eutils_url: str | None = None
     batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Retry budget for E-utilities: attempts per request, and the first backoff in seconds
+    # (doubled per retry, with jitter, capped at a minute).
+    eutils_max_tries: int = Field(default=6, ge=1, le=20)
+    eutils_backoff: float = Field(default=1.0, ge=0.0, le=60.0)
 
     def api_key(self) -> str | None:
         """The API key in clear, for the one place that sends it to NCBI."""

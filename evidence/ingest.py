@@ -122,7 +122,12 @@ def _record_run(conn: Connection, result: IngestResult, status: str, msg: str | 
 
 
 def _fail_run(engine: Engine, result: IngestResult, exc: BaseException) -> None:
-    message = str(exc) if isinstance(exc, EvidenceError) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        message = "interrupted (Ctrl-C or a signal); committed work is kept, rerun to continue"
+    elif isinstance(exc, EvidenceError):
+        message = str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
     status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
     result.status = status
     with engine.begin() as conn:

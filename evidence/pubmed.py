@@ -641,12 +641,14 @@ class PubMedClient:
 
         Each window is read by WebEnv/query_key in ``batch_size`` slices, so N records cost
         ceil(N / batch_size) efetch calls per window when nothing fails.  ``max_records`` caps
-        the number of result positions requested over all windows.
+        the number of result positions requested over all windows.  Windows are read newest
+        first, as PubMed sorts within one, so a capped fetch takes the most recent records
+        whether or not the query had to be split.
         """
         if max_records is not None and max_records < 0:
             raise ValueError(f"max_records must be >= 0, got {max_records}")
         remaining = max_records
-        for original in windows:
+        for original in sorted(windows, key=lambda w: w.mindate or "", reverse=True):
             window = original
             renewals = 0
             retstart = 0

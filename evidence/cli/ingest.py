@@ -60,7 +60,7 @@ def summary_line(result: IngestResult) -> str:
     if result.books:
         parts.append(f"{result.books} books")
     if result.requests:
-        parts.append(f"{result.requests} E-utilities requests")
+        parts.append(f"{result.requests} E-utilities request{'s' if result.requests != 1 else ''}")
     return f"{result.source}: " + ", ".join(parts) + f" (run {result.run_id})"
 
 
@@ -147,6 +147,8 @@ def search(
         api_key=settings.api_key(),
         base_url=settings.eutils_url,
         batch_size=batch_size or settings.batch_size,
+        max_tries=settings.eutils_max_tries,
+        backoff=settings.eutils_backoff,
     )
     with _progress_bar("efetch", in_bytes=False) as progress:
         result = ingest_search(
