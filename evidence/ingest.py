@@ -154,7 +154,7 @@ def _apply(
     """Write a stream of encoded batches and deletions, in order."""
     for kind, payload, done in messages:
         if kind == "batch":
-            result.books += sum(1 for rec in payload if rec.record_type == "book")
+            result.books += sum(1 for m in payload.records if m.record_type == "book")
             result.counts.add(writer.save(payload))
         elif kind == "delete":
             result.counts.add(writer.delete(payload))

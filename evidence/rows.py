@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from evidence import records as r
 
-#: Article columns that hold the record itself (what `EncodedRecord.hash` covers), in order.
+#: Article columns that hold the record itself (what `RecordMeta.hash` covers), in order.
 CONTENT_COLUMNS = (
     "pmid", "version", "record_type", "status", "publication_status", "date_revised",
     "date_completed", "date_created", "title", "vernacular_title", "abstract", "journal_title",
@@ -50,16 +51,28 @@ CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class EncodedRecord(NamedTuple):
-    """One record ready to write: identity, fingerprint and its rows as JSON arrays."""
+class RecordMeta(NamedTuple):
+    """What the writer needs to decide about one record without reading its rows."""
 
     pmid: int
     version: int
     date_revised: str | None  # ISO date
     record_type: str
     hash: str  # sha256 of everything stored for the record
-    article: str  # JSON array of the CONTENT_COLUMNS values
-    children: tuple[str, ...]  # per CHILD_COLUMNS table: JSON array of row arrays
+    counts: tuple[int, ...]  # its number of rows in each CHILD_COLUMNS table
+
+
+class EncodedBatch(NamedTuple):
+    """A batch of records as one JSON array of rows per table.
+
+    `article` rows are the CONTENT_COLUMNS values followed by the record's hash; child rows
+    are in record order, `RecordMeta.counts` says how many belong to each record. A batch of
+    new records (the bulk-ingest case) goes into the database exactly as it is.
+    """
+
+    records: list[RecordMeta]
+    article: str
+    children: tuple[str, ...]
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -69,7 +82,8 @@ def _iso(value: dt.date | None) -> str | None:
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def encode_record(rec: r.ParsedArticle) -> EncodedRecord:
+def record_rows(rec: r.ParsedArticle) -> tuple[tuple[Any, ...], tuple[list[tuple[Any, ...]], ...]]:
+    """The article's content row and its child rows, in CHILD_COLUMNS order."""
     p = rec.pmid
     pd = rec.pub_date
     dates = _dumps({k: v.isoformat() for k, v in rec.history}) if rec.history else None
@@ -97,33 +111,69 @@ def encode_record(rec: r.ParsedArticle) -> EncodedRecord:
         [(p, i, k.text, k.major, k.owner) for i, k in enumerate(rec.keywords)],
         [(p, i, c.ref_type, c.pmid, c.ref_source) for i, c in enumerate(rec.comments_corrections)],
     )  # fmt: skip
-    article_json = _dumps(article)
-    children_json = tuple(_dumps(rows) for rows in children)
-    # The hash covers exactly what is stored, so equal hash means "nothing to write". A release
-    # that stores a new field changes every hash, and the next ingest refreshes every article.
-    digest = hashlib.sha256(article_json.encode())
-    for part in children_json:
-        digest.update(b"\x1e" + part.encode())
-    return EncodedRecord(
-        p, rec.version, _iso(rec.date_revised), rec.record_type, digest.hexdigest(),
-        article_json, children_json,
-    )  # fmt: skip
+    return article, children
 
 
-def join_rows(parts: list[str]) -> str:
-    """Concatenate JSON arrays of rows ("[[..],[..]]" each) into one array."""
-    inner = [p[1:-1] for p in parts if len(p) > 2]
-    return "[" + ",".join(inner) + "]"
+def encode_batch(records: Sequence[r.ParsedArticle]) -> EncodedBatch:
+    """Encode records for `ArticleWriter.save`.
+
+    Each record's rows are JSON-encoded once, table by table (empty tables skipped: the
+    encoder's per-call overhead is what costs), hashed, and spliced into one array per table.
+    """
+    metas: list[RecordMeta] = []
+    articles: list[str] = []
+    tables: tuple[list[str], ...] = tuple([] for _ in CHILD_COLUMNS)
+    for rec in records:
+        article, children = record_rows(rec)
+        article_json = _dumps(article)
+        parts = [_dumps(rows) if rows else "[]" for rows in children]
+        # The hash covers exactly what is stored, so an equal hash means "nothing to write".
+        # A release that stores a new field changes every hash, and the next ingest refreshes
+        # every article with it.
+        digest = hashlib.sha256("\x1e".join([article_json, *parts]).encode()).hexdigest()
+        metas.append(
+            RecordMeta(rec.pmid, rec.version, article[5], rec.record_type, digest,
+                       tuple(len(rows) for rows in children))
+        )  # fmt: skip
+        articles.append(f'{article_json[:-1]},"{digest}"]')
+        for table, part in zip(tables, parts, strict=True):
+            if part != "[]":
+                table.append(part[1:-1])
+    return EncodedBatch(
+        metas,
+        "[" + ",".join(articles) + "]",
+        tuple("[" + ",".join(parts) + "]" for parts in tables),
+    )
 
 
-def snapshot(record: EncodedRecord) -> str:
+class DecodedRecord(NamedTuple):
+    """One record's rows, decoded from a batch (the writer's rare, per-record path)."""
+
+    meta: RecordMeta
+    article: list[Any]  # content values (without the hash)
+    children: tuple[list[list[Any]], ...]
+
+
+def decode_batch(batch: EncodedBatch) -> list[DecodedRecord]:
+    articles = json.loads(batch.article)
+    tables = [json.loads(rows) for rows in batch.children]
+    offsets = [0] * len(tables)
+    out = []
+    for meta, article in zip(batch.records, articles, strict=True):
+        children = []
+        for t, count in enumerate(meta.counts):
+            children.append(tables[t][offsets[t] : offsets[t] + count])
+            offsets[t] += count
+        out.append(DecodedRecord(meta, article[:-1], tuple(children)))
+    return out
+
+
+def snapshot(record: DecodedRecord) -> str:
     """The record as one self-describing JSON object: {table: rows as {column: value}}.
 
     This is what `article_revision.snapshot` keeps of a superseded state.
     """
-    doc: dict[str, Any] = {
-        "article": dict(zip(CONTENT_COLUMNS, json.loads(record.article), strict=True))
-    }
+    doc: dict[str, Any] = {"article": dict(zip(CONTENT_COLUMNS, record.article, strict=True))}
     for (table, columns), rows in zip(CHILD_COLUMNS.items(), record.children, strict=True):
-        doc[table] = [dict(zip(columns, row, strict=True)) for row in json.loads(rows)]
+        doc[table] = [dict(zip(columns, row, strict=True)) for row in rows]
     return json.dumps(doc, ensure_ascii=False)

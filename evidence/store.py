@@ -41,10 +41,14 @@ from evidence.rows import (
     CHILD_COLUMNS,
     CONTENT_COLUMNS,
     TITLE_INDEX,
-    EncodedRecord,
-    join_rows,
+    DecodedRecord,
+    EncodedBatch,
+    RecordMeta,
+    decode_batch,
     snapshot,
 )
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 #: Article columns about our copy of a record, not the record itself.
 BOOKKEEPING_COLUMNS = (
@@ -72,7 +76,7 @@ class SaveCounts:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def _is_later(rec: EncodedRecord, version: int, date_revised: str | None) -> bool:
+def _is_later(rec: RecordMeta, version: int, date_revised: str | None) -> bool:
     if rec.version != version:
         return rec.version > version
     if rec.date_revised and date_revised and rec.date_revised != date_revised:
@@ -90,8 +94,9 @@ class _Kept(NamedTuple):
     snapshot: str
 
     @classmethod
-    def of(cls, rec: EncodedRecord) -> _Kept:
-        return cls(rec.pmid, rec.version, rec.date_revised, rec.hash, snapshot(rec))
+    def of(cls, rec: DecodedRecord) -> _Kept:
+        m = rec.meta
+        return cls(m.pmid, m.version, m.date_revised, m.hash, snapshot(rec))
 
 
 @dataclass
@@ -104,16 +109,19 @@ class _State:
 
 
 @cache
-def _pg_insert_sql(table: str, columns: tuple[str, ...]) -> str:
+def _pg_insert_sql(table: str, columns: tuple[str, ...], constants: tuple[str, ...]) -> str:
     """INSERT ... SELECT from a JSON array of row arrays, each value cast to its column type."""
     types = SQLModel.metadata.tables[table].c
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    casts = ", ".join(
-        f"(e->>{i})::{types[name].type.compile(dialect=dialect)}" for i, name in enumerate(columns)
-    )
+
+    def cast(name: str) -> str:
+        return str(types[name].type.compile(dialect=dialect))
+
+    values = [f"(e->>{i})::{cast(name)}" for i, name in enumerate(columns)]
+    values += [f"%s::{cast(name)}" for name in constants]
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) "
-        f"SELECT {casts} FROM jsonb_array_elements(%s::jsonb) AS e"
+        f"INSERT INTO {table} ({', '.join([*columns, *constants])}) "
+        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS e"
     )
 
 
@@ -128,52 +136,61 @@ class ArticleWriter:
         utc = now.astimezone(dt.UTC)
         self.now: str = utc.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else utc.isoformat()
 
-    def save(self, batch: Sequence[EncodedRecord]) -> SaveCounts:
+    def save(self, batch: EncodedBatch) -> SaveCounts:
         counts = SaveCounts()
-        if not batch:
+        metas = batch.records
+        if not metas:
             return counts
-        states = self._load_states({rec.pmid for rec in batch})
-        pending: dict[int, EncodedRecord] = {}  # pmid -> its latest state in this batch
-        history: list[_Kept] = []  # superseded states to keep in article_revision
+        states = self._load_states({m.pmid for m in metas})
+        pending: dict[int, int] = {}  # pmid -> index of its latest state in this batch
+        kept: list[int] = []  # indices of in-batch states that only go to history
         replace_in_db: set[int] = set()
-        for rec in batch:
-            state = states.get(rec.pmid)
+        for i, m in enumerate(metas):
+            state = states.get(m.pmid)
             if state is None:
                 counts.new += 1
-            elif state.content_hash == rec.hash:
+            elif state.content_hash == m.hash:
                 counts.unchanged += 1
                 continue
-            elif _is_later(rec, state.version, state.date_revised) and not (
-                state.is_deleted and rec.version == state.version
-                and rec.date_revised == state.date_revised
+            elif _is_later(m, state.version, state.date_revised) and not (
+                state.is_deleted and m.version == state.version
+                and m.date_revised == state.date_revised
             ):  # fmt: skip
                 counts.updated += 1
-                counts.updated_pmids.append(rec.pmid)
-                if rec.pmid in pending:  # superseded within this batch: never written
-                    history.append(_Kept.of(pending[rec.pmid]))
+                counts.updated_pmids.append(m.pmid)
+                if m.pmid in pending:  # superseded within this batch: never written
+                    kept.append(pending[m.pmid])
                 elif state.in_database:
-                    replace_in_db.add(rec.pmid)
+                    replace_in_db.add(m.pmid)
             else:
                 counts.historical += 1
-                history.append(_Kept.of(rec))
+                kept.append(i)
                 continue
-            pending[rec.pmid] = rec
-            states[rec.pmid] = _State(
-                rec.version,
-                rec.date_revised,
-                rec.hash,
-                False,
-                state.in_database if state else False,
-            )
+            pending[m.pmid] = i
+            in_db = state.in_database if state else False
+            states[m.pmid] = _State(m.version, m.date_revised, m.hash, False, in_db)
         stored = sorted(replace_in_db)
-        history.extend(self._kept_from_database(pmid) for pmid in stored)  # before replacing
+        history = [self._kept_from_database(pmid) for pmid in stored]  # before replacing
         self._delete_children(stored)
-        self._insert_articles([rec for pmid, rec in pending.items() if pmid not in replace_in_db])
-        self._update_articles([pending[pmid] for pmid in stored])
-        for i, (table, columns) in enumerate(CHILD_COLUMNS.items()):
-            self._insert_json(
-                table, columns, join_rows([rec.children[i] for rec in pending.values()])
+        if not stored and not kept and len(pending) == len(metas):
+            # Every record is new: the batch goes in exactly as the parser encoded it.
+            self._insert_articles(batch.article)
+            children = batch.children
+        else:
+            decoded = decode_batch(batch)
+            history.extend(_Kept.of(decoded[i]) for i in kept)
+            chosen = sorted(pending.values())
+            self._insert_articles(
+                _dumps([[*decoded[i].article, metas[i].hash] for i in chosen
+                        if metas[i].pmid not in replace_in_db])
+            )  # fmt: skip
+            self._update_articles([decoded[i] for i in chosen if metas[i].pmid in replace_in_db])
+            children = tuple(
+                _dumps([row for i in chosen for row in decoded[i].children[t]])
+                for t in range(len(CHILD_COLUMNS))
             )
+        for (table, columns), rows_json in zip(CHILD_COLUMNS.items(), children, strict=True):
+            self._insert_json(table, columns, rows_json)
         self._insert_history(history)
         return counts
 
@@ -265,31 +282,33 @@ class ArticleWriter:
                     {"p": list(chunk)},
                 )
 
-    def _bookkeeping(self, rec: EncodedRecord) -> list[Any]:
-        return [False, None, rec.hash, self.run_id, self.run_id, self.now, self.now]
-
-    def _insert_articles(self, recs: Sequence[EncodedRecord]) -> None:
-        if not recs:
-            return
-        rows = "[" + ",".join(
-            rec.article[:-1] + "," + json.dumps(self._bookkeeping(rec))[1:] for rec in recs
-        ) + "]"  # fmt: skip
-        self._insert_json("article", ARTICLE_COLUMNS, rows)
-        if self.sqlite:  # PostgreSQL's tsvector is a generated column; FTS5 is fed here
+    def _insert_articles(self, rows_json: str) -> None:
+        """Insert article rows (content values + hash) with this run's bookkeeping."""
+        self._insert_json(
+            "article",
+            (*CONTENT_COLUMNS, "content_hash"),
+            rows_json,
+            constants={
+                "is_deleted": False, "deleted_at": None, "first_run_id": self.run_id,
+                "last_run_id": self.run_id, "created_at": self.now, "updated_at": self.now,
+            },
+        )  # fmt: skip
+        if self.sqlite and rows_json != "[]":  # PostgreSQL's tsvector is a generated column
             table, columns = search_index.FTS_INSERT
             self.conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                 f"INSERT INTO {table} ({', '.join(columns)}) SELECT value->>0, "
                 f"value->>{TITLE_INDEX}, value->>{ABSTRACT_INDEX} FROM json_each(?)",
-                (rows,),
+                (rows_json,),
             )
 
-    def _update_articles(self, recs: Sequence[EncodedRecord]) -> None:
+    def _update_articles(self, records: Sequence[DecodedRecord]) -> None:
         # Keep first_run_id and created_at: the article's identity outlives its revisions.
         keep = {"pmid", "first_run_id", "created_at"}
         cols = [c for c in ARTICLE_COLUMNS if c not in keep]
         sql = "UPDATE article SET " + ", ".join(f"{c} = :{c}" for c in cols) + " WHERE pmid = :pmid"
-        for rec in recs:
-            values = json.loads(rec.article) + self._bookkeeping(rec)
+        for rec in records:
+            bookkeeping = [False, None, rec.meta.hash, self.run_id, self.run_id, self.now, self.now]
+            values = [*rec.article, *bookkeeping]
             self.conn.execute(text(sql), dict(zip(ARTICLE_COLUMNS, values, strict=True)))
 
     def _insert_history(self, history: Sequence[_Kept]) -> None:
@@ -313,25 +332,37 @@ class ArticleWriter:
                 },
             )  # fmt: skip
 
-    def _insert_json(self, table: str, columns: Sequence[str], rows_json: str) -> None:
+    def _insert_json(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows_json: str,
+        constants: dict[str, Any] | None = None,
+    ) -> None:
         """Insert a JSON array of row arrays in one statement, expanded by the database.
 
         On SQLite the whole batch is one step with the GIL released; on PostgreSQL the server
-        parses and casts while this process goes on.
+        parses and casts while the parse worker goes on. `constants` fill the same value into
+        extra columns of every row.
         """
         if rows_json == "[]":
             return
+        constants = constants or {}
+        names = ", ".join([*columns, *constants])
         dbapi = self.conn.connection.driver_connection
         assert dbapi is not None
         if self.sqlite:
-            values = ", ".join(f"value->>{i}" for i in range(len(columns)))
+            values = [f"value->>{i}" for i in range(len(columns))] + ["?"] * len(constants)
             dbapi.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} FROM json_each(?)",
-                (rows_json,),
+                f"INSERT INTO {table} ({names}) SELECT {', '.join(values)} FROM json_each(?)",
+                (*constants.values(), rows_json),
             )
         else:
             with dbapi.cursor() as cur:
-                cur.execute(_pg_insert_sql(table, tuple(columns)), (rows_json,))
+                cur.execute(
+                    _pg_insert_sql(table, tuple(columns), tuple(constants)),
+                    (*constants.values(), rows_json),
+                )
 
 
 def _plain(value: Any) -> Any:
