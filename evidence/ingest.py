@@ -175,8 +175,10 @@ def ingest_file(
     try:
         with connect(engine) as conn, conn.begin():
             writer = ArticleWriter(conn, run_id=result.run_id, now=utcnow())
-            messages = parse_file(path, batch_size=batch_size)
-            _apply(writer, messages, result, progress, path.stat().st_size)
+            size = path.stat().st_size
+            if progress:
+                progress(0, size)
+            _apply(writer, parse_file(path, batch_size=batch_size), result, progress, size)
             result.status = "succeeded"
             _record_run(conn, result, "succeeded", _summary_message(result))
     except BaseException as exc:
