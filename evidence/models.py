@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 import evidence.db  # noqa: F401  (sets the naming convention before any table exists)
@@ -206,3 +215,114 @@ class IngestRun(SQLModel, table=True):
     message: str | None = Field(default=None, sa_type=Text)
     host: str | None = Field(default=None, max_length=255)
     pid: int | None = None
+
+
+# --- Documents and claims ------------------------------------------------------------------
+# A document is identified by a slug; each distinct text it has had is a `document_version`
+# (kept whole, so every quote offset can be re-checked against the exact text it was verified
+# on). A claim belongs to at most one document (imported claim sets have none); its quotes
+# carry their offsets, the document version they were verified against and a review status.
+
+CLAIM_TYPES = (
+    "mechanistic",
+    "clinical",
+    "safety",
+    "prevalence",
+    "comparative",
+    "definitional",
+    "botanical",
+)
+QUOTE_STATUSES = ("verified", "needs_review")
+
+
+def _in_list(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Document(SQLModel, table=True):
+    """A document that makes claims; its text lives in `document_version`."""
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str | None = Field(default=None, sa_type=Text)
+    url: str | None = Field(default=None, sa_type=Text)
+    current_version: int = 1
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DocumentVersion(SQLModel, table=True):
+    """One text a document has had, with its sha256 (hex) content hash."""
+
+    __tablename__ = "document_version"
+    __table_args__ = (
+        UniqueConstraint("document_id", "version", name="uq_document_version_document_version"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="document.id", ondelete="CASCADE", max_length=100)
+    version: int
+    content_hash: str = Field(max_length=64, index=True)
+    text: str = Field(sa_type=Text)
+    source_path: str | None = Field(default=None, sa_type=Text)
+    added_at: dt.datetime
+
+
+class Claim(SQLModel, table=True):
+    """A checkable statement: canonical wording, type, saved PubMed query, quotes."""
+
+    __table_args__ = (
+        # NULL (an imported claim without a type) passes a CHECK on both engines.
+        CheckConstraint(_in_list("claim_type", CLAIM_TYPES), name="claim_type"),
+    )
+
+    id: str = Field(primary_key=True, max_length=100)
+    document_id: str | None = Field(
+        default=None, foreign_key="document.id", ondelete="RESTRICT", max_length=100, index=True
+    )
+    statement: str = Field(sa_type=Text)
+    claim_type: str | None = Field(default=None, max_length=20)
+    query: str | None = Field(default=None, sa_type=Text)
+    notes: str | None = Field(default=None, sa_type=Text)
+    source: str = Field(default="catalog", max_length=20)  # catalog | import
+    revision: int = 1
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ClaimQuote(SQLModel, table=True):
+    """A quote of a claim in its document: `text[start_offset:end_offset] == quote`.
+
+    Offsets are Python string indices (Unicode code points) into the UTF-8 decoded text of
+    `document_version`. `occurrence` (1-based) says which occurrence of a repeated quote.
+    """
+
+    __tablename__ = "claim_quote"
+    __table_args__ = (CheckConstraint(_in_list("status", QUOTE_STATUSES), name="status"),)
+
+    claim_id: str = Field(
+        primary_key=True, foreign_key="claim.id", ondelete="CASCADE", max_length=100
+    )
+    position: int = Field(primary_key=True)
+    quote: str = Field(sa_type=Text)
+    occurrence: int = 1
+    start_offset: int
+    end_offset: int
+    document_version: int
+    status: str = Field(default="verified", max_length=20)
+    status_reason: str | None = Field(default=None, sa_type=Text)
+    checked_at: dt.datetime
+
+
+class ClaimRevision(SQLModel, table=True):
+    """A superseded state of a claim (JSON snapshot), with what changed and why."""
+
+    __tablename__ = "claim_revision"
+    __table_args__ = (UniqueConstraint("claim_id", "revision", name="uq_claim_revision_state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", ondelete="CASCADE", max_length=100)
+    revision: int
+    changed: str = Field(sa_type=Text)  # comma-separated field names
+    reason: str = Field(sa_type=Text)
+    snapshot: str = Field(sa_type=Text)
+    recorded_at: dt.datetime
