@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, as `make demo` runs it: create the database, ingest PubMed files, summarise.
+# The main job, as `make demo` runs it: create the database, ingest PubMed files, load the
+# kratom claim catalog, summarise. (It becomes `evidence audit` as linking and grading land.)
 # Uses the embedded SQLite default (EVIDENCE_HOME, else the user data directory) unless
 # EVIDENCE_DATABASE_URL says otherwise. Reads real PubMed files from ../shared when present,
 # else the project's own small fixtures.
@@ -18,7 +19,10 @@ fi
 
 $evidence db upgrade
 $evidence ingest "${files[@]}"
+$evidence claims load catalogs/kratom.toml
 $evidence status
+echo
+$evidence claims list
 echo
 if [ -f "$shared/updatefiles/pubmed21n1298.xml.gz" ]; then
   $evidence articles show 33847897
