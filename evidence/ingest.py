@@ -102,7 +102,7 @@ def _finish_values(result: IngestResult, status: str, message: str | None) -> di
     c = result.counts
     return {
         "status": status,
-        "finished_at": utcnow(),
+        "finished_at": None if status == "running" else utcnow(),
         "n_new": c.new,
         "n_updated": c.updated,
         "n_unchanged": c.unchanged,
