@@ -1,0 +1,204 @@
+"""Sentence splitting with exact character offsets, and the word normalisation linking uses.
+
+Stored abstracts are "LABEL: text" paragraphs separated by blank lines when PubMed gave
+labelled sections (see `parsing._abstract`), and plain text otherwise. Some unlabelled
+abstracts still carry inline headings ("BACKGROUND The combination ... METHODS We ..."): those
+are recognised too, so a rationale sentence keeps its section either way.
+Every `Sentence` satisfies `text[start:end] == sentence.text` for the string it was split from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Sentence", "split_sentences", "stem", "tokens"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    index: int  # position among the sentences of the text, from 0
+    start: int  # character offsets into the text given to `split_sentences`
+    end: int
+    text: str
+    section: str | None = None  # "RESULTS", "Conclusions" ... as the abstract spells it
+
+
+# A labelled paragraph: "LABEL: text". Labels are short and start with a letter; a colon deep
+# inside a sentence ("ratio 1:2", "Aim: to ...") must not be taken for one, hence the length cap
+# and the requirement that the paragraph start with it.
+_LABEL = re.compile(r"([A-Z][A-Za-z0-9 ,&/()'-]{0,48}?):\s+")
+# Inline headings of unlabelled structured abstracts, upper case only (a capitalised "Results"
+# at a sentence start is ordinary prose).
+_INLINE_HEADINGS = (
+    "BACKGROUND AND AIMS",
+    "BACKGROUND AND PURPOSE",
+    "BACKGROUND",
+    "INTRODUCTION",
+    "CONTEXT",
+    "OBJECTIVES",
+    "OBJECTIVE",
+    "PURPOSE",
+    "AIMS",
+    "AIM",
+    "DESIGN",
+    "SETTING",
+    "PARTICIPANTS",
+    "PATIENTS",
+    "INTERVENTIONS",
+    "INTERVENTION",
+    "MAIN OUTCOME MEASURES",
+    "MEASUREMENTS",
+    "METHODS AND FINDINGS",
+    "METHODOLOGY/PRINCIPAL FINDINGS",
+    "METHODS AND RESULTS",
+    "MATERIALS AND METHODS",
+    "METHODS",
+    "METHOD",
+    "FINDINGS",
+    "RESULTS",
+    "RESULT",
+    "INTERPRETATION",
+    "DISCUSSION",
+    "CONCLUSIONS/SIGNIFICANCE",
+    "CONCLUSIONS AND RELEVANCE",
+    "CONCLUSIONS",
+    "CONCLUSION",
+    "SIGNIFICANCE",
+)
+_INLINE = re.compile(r"(" + "|".join(re.escape(h) for h in _INLINE_HEADINGS) + r")\s+(?=[A-Z0-9])")
+# A sentence ends at . ! or ? followed by space and something that can start a sentence.
+_BOUNDARY = re.compile(r"[.!?][\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+# Words whose trailing period is not a sentence end.
+_ABBREVIATIONS = frozenset(
+    "e.g i.e et al vs fig figs approx ca no nos dr mr mrs ms prof st resp ref refs eq cf "
+    "incl jan feb mar apr jun jul aug sep sept oct nov dec sp spp var".split()
+)
+
+
+def _ends_with_abbreviation(text: str, dot: int) -> bool:
+    """Whether the period at `dot` closes an abbreviation or an initial ("J. Smith")."""
+    start = dot
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:dot].lower()
+    if word in _ABBREVIATIONS:
+        return True
+    # A single capital letter ("J. Smith", "E. coli"), never a sentence end in an abstract.
+    return len(word) == 1 and text[dot - 1].isupper()
+
+
+def _split_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], whitespace trimmed."""
+    spans = []
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        dot = match.start()
+        if text[dot] == "." and _ends_with_abbreviation(text, dot):
+            continue
+        spans.append((cursor, match.end()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    trimmed = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans = []
+    cursor = 0
+    for match in re.finditer(r"\n\s*\n", text):
+        spans.append((cursor, match.start()))
+        cursor = match.end()
+    spans.append((cursor, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """The sentences of `text` with exact offsets and, where the abstract has them, sections."""
+    sentences: list[Sentence] = []
+    for para_start, para_end in _paragraphs(text):
+        section: str | None = None
+        body_start = para_start
+        while body_start < para_end and text[body_start].isspace():
+            body_start += 1
+        label = _LABEL.match(text, body_start, para_end)
+        # Only a multi-paragraph (structured) abstract or an upper-case label counts as a label:
+        # "Aim: to test ..." in a one-paragraph abstract stays a sentence.
+        if label and ("\n\n" in text or label.group(1).isupper()):
+            section = label.group(1)
+            body_start = label.end()
+        for start, end in _split_span(text, body_start, para_end):
+            inline = _INLINE.match(text, start, end)
+            if inline and inline.end() < end:
+                section = inline.group(1)
+                start = inline.end()
+            sentences.append(Sentence(len(sentences), start, end, text[start:end], section))
+    return sentences
+
+
+# --- words -----------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+# Suffixes stripped longest first. A light stemmer, not Porter: it only has to map the
+# inflections of one word to one key on both sides (claim and abstract) consistently.
+_SUFFIXES = (
+    "ational",
+    "ization",
+    "ations",
+    "ation",
+    "itions",
+    "ition",
+    "nesses",
+    "ness",
+    "ments",
+    "ment",
+    "ities",
+    "ity",
+    "ically",
+    "ical",
+    "ously",
+    "ous",
+    "ively",
+    "ive",
+    "ingly",
+    "ings",
+    "ing",
+    "edly",
+    "ers",
+    "er",
+    "ies",
+    "ied",
+    "ed",
+    "ly",
+    "es",
+    "al",
+    "s",
+)
+
+
+def stem(word: str) -> str:
+    """A crude but consistent stem: 'increased', 'increases', 'increasing' -> 'increas'."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words and numbers; hyphens and slashes split words ("IL-10" -> il, 10)."""
+    out = []
+    for word in _WORD.findall(text.lower().replace("-", " ").replace("/", " ")):
+        out.append(word)
+    return out
