@@ -21,7 +21,6 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlmodel import SQLModel
 
 from alembic import command
@@ -93,10 +92,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # random order, and a small cache turns that into page thrashing.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
