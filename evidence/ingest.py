@@ -48,6 +48,9 @@ class IngestResult:
     books: int = 0
     requests: int = 0
     status: str = "running"
+    #: PMIDs of the records a search returned, in fetch order (searches only): the audit
+    #: records them as the claim's query hits.
+    pmids: list[int] = field(default_factory=list)
 
 
 def utcnow() -> dt.datetime:
@@ -216,7 +219,9 @@ def ingest_search(
                 _apply(writer, encoded_messages(records, batch_size=len(records) + 1), result)
                 result.requests = client.stats.requests
                 _record_run(conn, result, "running", None)
-            done += sum(1 for rec in records if isinstance(rec, ParsedArticle))
+            fetched = [rec.pmid for rec in records if isinstance(rec, ParsedArticle)]
+            result.pmids.extend(fetched)
+            done += len(fetched)
             if progress:
                 progress(done, total)
         result.requests = client.stats.requests

@@ -326,3 +326,76 @@ class ClaimRevision(SQLModel, table=True):
     reason: str = Field(sa_type=Text)
     snapshot: str = Field(sa_type=Text)
     recorded_at: dt.datetime
+
+
+# --- Query hits and evidence links -----------------------------------------------------------
+# `claim_hit` remembers which PMIDs a claim's saved PubMed query returned (the query is run
+# again on every audit; a PMID it stops returning keeps its row and its last-seen run).
+# `evidence_link` holds the linker's suggestions, one row per (claim, pmid, method, version):
+# re-linking with the same method version updates a row in place, a new version adds rows, and
+# nothing in linking deletes one (reviewer decisions, later, will refer to them).
+
+LINK_ORIGINS = ("query", "fulltext", "both")
+STANCES = ("supports", "contradicts", "neutral")
+
+
+class ClaimHit(SQLModel, table=True):
+    """A PMID that the claim's saved PubMed query returned."""
+
+    __tablename__ = "claim_hit"
+
+    claim_id: str = Field(
+        primary_key=True, foreign_key="claim.id", ondelete="CASCADE", max_length=100
+    )
+    pmid: int = Field(
+        sa_column=Column(
+            "pmid",
+            PMID,
+            ForeignKey("article.pmid", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+            index=True,
+        )
+    )
+    first_seen_run_id: int | None = Field(
+        default=None, foreign_key="ingest_run.id", ondelete="SET NULL"
+    )
+    last_seen_run_id: int | None = Field(
+        default=None, foreign_key="ingest_run.id", ondelete="SET NULL"
+    )
+    seen_at: dt.datetime  # when the query last returned it
+
+
+class EvidenceLink(SQLModel, table=True):
+    """A suggested link between a claim and an article: stance, relevance, rationale, method.
+
+    `rationale` is JSON: a list of {index, start, end, text, section, score}, offsets into the
+    article's abstract as stored (`abstract[start:end] == text`).
+    """
+
+    __tablename__ = "evidence_link"
+    __table_args__ = (
+        UniqueConstraint(
+            "claim_id", "pmid", "method", "method_version", name="uq_evidence_link_suggestion"
+        ),
+        CheckConstraint(_in_list("origin", LINK_ORIGINS), name="origin"),
+        CheckConstraint(_in_list("stance", STANCES), name="stance"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", ondelete="CASCADE", max_length=100, index=True)
+    pmid: int = Field(
+        sa_column=Column(
+            "pmid", PMID, ForeignKey("article.pmid", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    origin: str = Field(max_length=10)  # query | fulltext | both
+    retrieval_score: float = 0.0  # full-text rank score (engine-specific scale); 0 if none
+    relevance: float = 0.0  # the linker's reranking score, in [0, 1]
+    stance: str = Field(max_length=12)
+    confidence: float = 0.0
+    rationale: str = Field(default="[]", sa_type=Text)
+    method: str = Field(max_length=40)
+    method_version: str = Field(max_length=20)
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -124,7 +124,7 @@ def cli(ctx: click.Context, database_url: str | None, email: str | None, verbose
 
 
 def _register() -> None:
-    from evidence.cli import articles, claims, dbcmd, docs, ingest, runs
+    from evidence.cli import articles, audit, claims, dbcmd, docs, ingest, runs
 
     cli.add_command(dbcmd.db_group)
     cli.add_command(ingest.ingest)
@@ -134,6 +134,8 @@ def _register() -> None:
     cli.add_command(runs.status)
     cli.add_command(docs.docs)
     cli.add_command(claims.claims)
+    cli.add_command(audit.link)
+    cli.add_command(audit.audit)
 
 
 _register()

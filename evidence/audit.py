@@ -1,0 +1,121 @@
+"""The audit: load the shipped claim catalog, refresh each claim's PubMed query, link.
+
+`run_audit` is the library half of `evidence audit`; the CLI only builds the client and prints.
+Each claim's search is its own ingest run (committed per efetch batch, as every search is);
+its hits are recorded in `claim_hit` in one transaction after the search, and linking runs in
+one transaction at the end, so a failure leaves the claims' hits and links consistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from evidence import claims as claims_lib
+from evidence.claims import ClaimNotFound
+from evidence.db import connect
+from evidence.evidence_links import (
+    LinkReport,
+    corpus_stats,
+    link_claim,
+    record_hits,
+    utcnow,
+)
+from evidence.models import Claim
+
+if TYPE_CHECKING:
+    from evidence.ingest import IngestResult
+    from evidence.pubmed import PubMedClient
+
+#: The catalog shipped with the project (the package runs from a checkout; README "Layout").
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalogs" / "kratom.toml"
+
+#: Called with a claim id before its search, so the CLI can say what it is doing.
+Notify = Callable[[str], None]
+
+
+@dataclass
+class AuditReport:
+    catalog: claims_lib.LoadReport | None = None  # None: the catalog was already loaded
+    searches: dict[str, IngestResult] = field(default_factory=dict)
+    new_hits: dict[str, int] = field(default_factory=dict)
+    links: list[LinkReport] = field(default_factory=list)
+
+
+def ensure_catalog(engine: Engine, path: Path) -> claims_lib.LoadReport | None:
+    """Load the catalog unless every claim of it is held already; returns the load report.
+
+    An already loaded catalog is left alone (not re-loaded): `evidence claims load` is the way
+    to apply an edited catalog, and the audit should not revise claims behind a user's back.
+    """
+    claim_set = claims_lib.parse_catalog(path)
+    ids = [spec.id for spec in claim_set.claims]
+    with Session(engine) as session:
+        held = set(session.execute(select(col(Claim.id)).where(col(Claim.id).in_(ids))).scalars())
+    if held >= set(ids):
+        return None
+    with Session(engine) as session, session.begin():
+        return claims_lib.save_claims(session, claim_set)
+
+
+def select_claims(engine: Engine, claim_id: str | None = None) -> list[Claim]:
+    """Every claim (by id), or the one named; an unknown id is `ClaimNotFound`."""
+    with Session(engine, expire_on_commit=False) as session:
+        stmt = select(Claim).order_by(col(Claim.id))
+        if claim_id is not None:
+            stmt = stmt.where(col(Claim.id) == claim_id)
+        found = list(session.execute(stmt).scalars())
+        session.expunge_all()
+    if claim_id is not None and not found:
+        raise ClaimNotFound(f"no claim {claim_id!r}; list them with: evidence claims list")
+    return found
+
+
+def refresh_hits(
+    engine: Engine, client: PubMedClient, claims: list[Claim], notify: Notify | None = None
+) -> tuple[dict[str, IngestResult], dict[str, int]]:
+    """Run each claim's saved query through PubMed, store the records, record the hits."""
+    from evidence.ingest import ingest_search
+
+    searches: dict[str, IngestResult] = {}
+    new_hits: dict[str, int] = {}
+    for claim in claims:
+        if not claim.query:
+            continue
+        if notify:
+            notify(claim.id)
+        result = ingest_search(engine, client, claim.query)
+        searches[claim.id] = result
+        with connect(engine) as conn, conn.begin():
+            new_hits[claim.id] = record_hits(conn, claim.id, result.pmids, result.run_id, utcnow())
+    return searches, new_hits
+
+
+def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
+    """(Re)link the claims in one transaction, with IDF over the whole local corpus."""
+    now = utcnow()
+    with connect(engine) as conn, conn.begin():
+        stats = corpus_stats(conn)
+        return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+
+
+def run_audit(
+    engine: Engine,
+    client: PubMedClient | None,
+    *,
+    catalog: Path = DEFAULT_CATALOG,
+    claim_id: str | None = None,
+    notify: Notify | None = None,
+) -> AuditReport:
+    """Load the catalog if needed, refresh hits (unless `client` is None), link every claim."""
+    report = AuditReport(catalog=ensure_catalog(engine, catalog))
+    claims = select_claims(engine, claim_id)
+    if client is not None:
+        report.searches, report.new_hits = refresh_hits(engine, client, claims, notify)
+    report.links = link_claims(engine, claims)
+    return report

@@ -1,0 +1,157 @@
+"""`evidence link` (suggest evidence links for claims) and `evidence audit` (the main job)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from evidence.cli import App, pass_app
+from evidence.errors import ConfigError
+
+if TYPE_CHECKING:
+    from evidence.evidence_links import LinkReport
+    from evidence.pubmed import PubMedClient
+
+err_console = Console(stderr=True)
+
+
+def _client(app: App) -> PubMedClient:
+    from evidence.pubmed import PubMedClient
+
+    settings = app.settings
+    if not settings.ncbi_email:
+        raise ConfigError(
+            "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass "
+            "--email (or use --no-refresh to link what is stored)"
+        )
+    return PubMedClient(
+        email=settings.ncbi_email,
+        api_key=settings.api_key(),
+        base_url=settings.eutils_url,
+        batch_size=settings.batch_size,
+        max_tries=settings.eutils_max_tries,
+        backoff=settings.eutils_backoff,
+    )
+
+
+def _links_summary(reports: list[LinkReport]) -> str:
+    new = sum(r.new for r in reports)
+    updated = sum(r.updated for r in reports)
+    unchanged = sum(r.unchanged for r in reports)
+    return f"links: {new} new, {updated} updated, {unchanged} unchanged"
+
+
+def _print_table(app: App, claim_ids: list[str], hits: dict[str, int] | None) -> None:
+    """Claims x suggestion counts by stance (current method version), with top PMIDs."""
+    from evidence.db import connect
+    from evidence.evidence_links import stance_counts, top_links
+
+    with connect(app.ready_engine()) as conn:
+        counts = stance_counts(conn)
+        tops = {claim_id: top_links(conn, claim_id) for claim_id in claim_ids}
+    columns = ["claim", "supports", "contradicts", "neutral", "top linked PMIDs"]
+    if hits is not None:
+        columns.insert(1, "query hits")
+    table = Table(*columns)
+    for claim_id in claim_ids:
+        c = counts.get(claim_id, Counter())
+        top = ", ".join(f"{pmid} ({stance[0]})" for pmid, stance, _ in tops[claim_id]) or "-"
+        row = [claim_id, str(c["supports"]), str(c["contradicts"]), str(c["neutral"]), top]
+        if hits is not None:
+            row.insert(1, str(hits.get(claim_id, 0)))
+        table.add_row(*row)
+    Console(width=200).print(table)
+
+
+@click.command()
+@click.option("--claim", "claim_id", metavar="ID", help="Link only this claim.")
+@pass_app
+def link(app: App, claim_id: str | None) -> None:
+    """Suggest evidence links for claims from what the database holds (no PubMed requests).
+
+    Candidates are each claim's stored query hits plus full-text matches over the whole local
+    corpus; the lexical stance method suggests supports / contradicts / neutral with rationale
+    sentences. Re-linking updates suggestions in place and never deletes one.
+
+    Example:
+
+        evidence link --claim opioid-withdrawal-relief
+    """
+    from evidence.audit import link_claims, select_claims
+
+    engine = app.ready_engine()
+    claims = select_claims(engine, claim_id)
+    if not claims:
+        click.echo("no claims; load a catalog with: evidence claims load FILE")
+        return
+    reports = link_claims(engine, claims)
+    _print_table(app, [c.id for c in claims], None)
+    click.echo(f"linked {len(reports)} claim(s); {_links_summary(reports)}")
+
+
+@click.command()
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              metavar="PATH", help="Claim catalog to load if needed (default: the shipped "
+              "catalogs/kratom.toml).")  # fmt: skip
+@click.option("--claim", "claim_id", metavar="ID", help="Audit only this claim.")
+@click.option("--no-refresh", is_flag=True, help="Link what is stored; no PubMed requests.")
+@pass_app
+def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool) -> None:
+    """Load the claim catalog if needed, refresh each claim's PubMed query, link, report.
+
+    Each claim's saved query is run through the E-utilities (NCBI_EMAIL or --email needed;
+    EVIDENCE_EUTILS_URL routes requests to a mirror or a local stand-in), the records are
+    stored and remembered as the claim's query hits, every claim is linked, and a table shows
+    each claim's suggestions by stance with its top linked PMIDs. PubMed unreachable after
+    every retry is one line and exit 5.
+
+    Example:
+
+    \b
+        evidence --email me@example.org audit
+        evidence audit --no-refresh --claim opioid-withdrawal-relief
+    """
+    from evidence.audit import DEFAULT_CATALOG, run_audit
+
+    client = None if no_refresh else _client(app)
+    engine = app.ready_engine()
+
+    def notify(claim: str) -> None:
+        if err_console.is_terminal:
+            err_console.print(f"searching PubMed: {claim}", highlight=False)
+
+    report = run_audit(
+        engine, client, catalog=catalog or DEFAULT_CATALOG, claim_id=claim_id, notify=notify
+    )
+    if report.catalog is not None:
+        click.echo(report.catalog.summary())
+    claim_ids = [r.claim_id for r in report.links]
+    if client is None:
+        hits = None
+    else:
+        from evidence.db import connect
+        from evidence.evidence_links import hit_counts
+
+        with connect(engine) as conn:
+            hits = hit_counts(conn)
+    _print_table(app, claim_ids, hits)
+    parts = [f"audit: {len(claim_ids)} claim(s)"]
+    if client is not None:
+        fetched = Counter[str]()
+        for result in report.searches.values():
+            fetched["new"] += result.counts.new
+            fetched["updated"] += result.counts.updated
+        parts.append(
+            f"{len(report.searches)} PubMed searches ({fetched['new']} new, "
+            f"{fetched['updated']} updated records, {sum(report.new_hits.values())} new hits, "
+            f"{client.stats.requests} requests)"
+        )
+    else:
+        parts.append("no refresh (stored hits only)")
+    parts.append(_links_summary(report.links))
+    click.echo("; ".join(parts))

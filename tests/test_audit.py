@@ -1,0 +1,315 @@
+"""`evidence audit` and `evidence link` end to end, on SQLite and PostgreSQL.
+
+The E-utilities are a real HTTP server on loopback (`tests/eutils_server.py`) holding the
+project's own records (`tests/fixtures/audit/records.xml`): three kratom records (mu-opioid
+partial agonism in vitro, a withdrawal/dependence case report, postmortem toxicology), a
+caffeine/adenosine record, a retraction notice naming kratom, a kratom survey without an
+abstract, and three unrelated records (coffee and diabetes, statins, SSRIs). The unrelated ones
+are also ingested as a file first, so full-text retrieval over the local corpus can find them:
+the test is that the linker does not link them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.claims_helpers import CATALOG, query
+from tests.conftest import FIXTURES, SHARED_DATA, Invoker, requires_shared
+from tests.eutils_server import EUtilsServer
+
+EMAIL = "tester@example.org"
+RECORDS = FIXTURES / "audit" / "records.xml"
+MU_AGONIST, DEPENDENCE, FATALITIES, CAFFEINE = 90000001, 90000002, 90000003, 90000004
+RETRACTION, NO_ABSTRACT = 90000005, 90000009
+UNRELATED = (90000006, 90000007, 90000008)
+
+
+def catalog_ids() -> list[str]:
+    import tomllib
+
+    return [c["id"] for c in tomllib.loads(CATALOG.read_text("utf-8"))["claim"]]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EUtilsServer]:
+    with EUtilsServer(rate_limit=False) as srv:
+        srv.add_records(RECORDS)
+        yield srv
+
+
+def env_for(server: EUtilsServer) -> dict[str, str]:
+    # An API key raises the client's own limiter to 10 requests/s (the stand-in takes any).
+    return {"NCBI_EMAIL": EMAIL, "NCBI_API_KEY": "test-key", "EVIDENCE_EUTILS_URL": server.base_url}
+
+
+def links(url: str) -> list[dict[str, Any]]:
+    rows = query(
+        url,
+        "SELECT claim_id, pmid, origin, stance, relevance, confidence, rationale, method, "
+        "method_version, created_at, updated_at FROM evidence_link ORDER BY claim_id, pmid",
+    )
+    keys = (
+        "claim_id pmid origin stance relevance confidence rationale method method_version "
+        "created_at updated_at"
+    ).split()
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def stance_links(url: str) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for link in links(url):
+        if link["stance"] != "neutral":
+            out.setdefault(int(link["pmid"]), set()).add(link["claim_id"])
+    return out
+
+
+def check_rationales(url: str) -> int:
+    """Every rationale sentence is the slice of the abstract (or, without one, the title)."""
+    texts = {
+        int(p): (a or "", t or "")
+        for p, t, a in query(url, "SELECT pmid, title, abstract FROM article")
+    }
+    checked = 0
+    for link in links(url):
+        abstract, title = texts[int(link["pmid"])]
+        for sentence in json.loads(link["rationale"]):
+            source = title if sentence["section"] == "TITLE" else abstract
+            assert source[sentence["start"] : sentence["end"]] == sentence["text"], link
+            checked += 1
+    return checked
+
+
+def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsServer) -> None:
+    evidence = Invoker(db_url)
+    assert evidence("ingest", str(RECORDS)).exit_code == 0
+    result = evidence("audit", env=env_for(server))
+    assert result.exit_code == 0, result.output
+    for claim_id in catalog_ids():  # every shipped claim is in the table
+        assert claim_id in result.output
+    assert "claims from kratom.toml: 26 new" in result.output
+    assert "26 PubMed searches" in result.output
+
+    linked = stance_links(db_url)
+    assert {"alkaloids-bind-opioid-receptors", "mixed-agonist-antagonist"} <= linked[MU_AGONIST]
+    assert "long-term-use-dependence" in linked[DEPENDENCE]
+    rows = {(link["claim_id"], link["pmid"]): link for link in links(db_url)}
+    best = rows[("long-term-use-dependence", DEPENDENCE)]
+    assert best["stance"] == "supports" and best["origin"] == "both"
+    assert best["method"] == "lexical-nli" and best["method_version"] == "1"
+    rationale = json.loads(best["rationale"])
+    assert any("dependence" in s["text"] for s in rationale)
+    assert check_rationales(db_url) > 0
+
+    # Unrelated records are in the corpus but linked to nothing; the retraction notice neither.
+    held = {p for (p,) in query(db_url, "SELECT pmid FROM evidence_link")}
+    assert not held & {*UNRELATED, RETRACTION}
+    # At most 3 supports/contradicts per claim (SciFact's protocol).
+    per_claim = query(
+        db_url,
+        "SELECT claim_id, count(*) FROM evidence_link WHERE stance <> 'neutral' GROUP BY claim_id",
+    )
+    assert all(n <= 3 for _, n in per_claim)
+    # A record without an abstract is a neutral suggestion quoting its title, confidence 0.
+    survey = [link for link in links(db_url) if link["pmid"] == NO_ABSTRACT]
+    assert survey and all(link["stance"] == "neutral" for link in survey)
+    assert all(link["confidence"] == 0 for link in survey)
+    assert all(json.loads(link["rationale"])[0]["section"] == "TITLE" for link in survey)
+    # Query hits are recorded per claim, with the run that saw them.
+    hits = query(
+        db_url,
+        "SELECT pmid, first_seen_run_id FROM claim_hit WHERE claim_id = 'long-term-use-dependence'",
+    )
+    assert {p for p, _ in hits} >= {DEPENDENCE}
+    assert all(run is not None for _, run in hits)
+
+
+def test_audit_twice_changes_no_links(db_url: str, server: EUtilsServer) -> None:
+    evidence = Invoker(db_url)
+    assert evidence("audit", env=env_for(server)).exit_code == 0
+    before = links(db_url)
+    assert before
+    again = evidence("audit", env=env_for(server))
+    assert again.exit_code == 0, again.output
+    assert "links: 0 new, 0 updated" in again.output
+    assert "claims from" not in again.output  # the catalog is not loaded again
+    assert links(db_url) == before
+    relinked = evidence("link")
+    assert relinked.exit_code == 0, relinked.output
+    assert "0 new, 0 updated" in relinked.output
+    assert links(db_url) == before
+
+
+def test_no_refresh_makes_no_request(db_url: str, server: EUtilsServer) -> None:
+    evidence = Invoker(db_url)
+    assert evidence("audit", env=env_for(server)).exit_code == 0
+    before = links(db_url)
+    count = len(server.requests)
+    # No email needed either: nothing goes to PubMed.
+    result = evidence("audit", "--no-refresh", env={"EVIDENCE_EUTILS_URL": server.base_url})
+    assert result.exit_code == 0, result.output
+    assert "no refresh" in result.output
+    assert len(server.requests) == count
+    assert links(db_url) == before
+
+
+def test_audit_one_claim(db_url: str, server: EUtilsServer) -> None:
+    evidence = Invoker(db_url)
+    count = len(server.requests)
+    result = evidence("audit", "--claim", "long-term-use-dependence", env=env_for(server))
+    assert result.exit_code == 0, result.output
+    assert "1 PubMed searches" in result.output
+    assert {link["claim_id"] for link in links(db_url)} == {"long-term-use-dependence"}
+    esearches = [r for r in server.requests[count:] if r.util == "esearch"]
+    assert len(esearches) == 1
+    missing = evidence("audit", "--claim", "no-such-claim", env=env_for(server))
+    assert missing.exit_code == 6
+    assert "no-such-claim" in missing.output
+
+
+def test_missing_email_is_a_config_error(db_url: str, server: EUtilsServer) -> None:
+    result = Invoker(db_url)("audit", env={"EVIDENCE_EUTILS_URL": server.base_url})
+    assert result.exit_code == 3
+    assert "NCBI_EMAIL" in result.output
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_pubmed_unreachable_is_one_line_exit_5(db_url: str) -> None:
+    env = {
+        "NCBI_EMAIL": EMAIL,
+        "EVIDENCE_EUTILS_URL": f"http://127.0.0.1:{_closed_port()}/entrez/eutils/",
+        "EVIDENCE_EUTILS_MAX_TRIES": "1",
+    }
+    result = Invoker(db_url)("audit", "--claim", "anxiety", env=env)
+    assert result.exit_code == 5, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+
+
+def test_link_relinks_in_place_and_new_version_adds_rows(
+    db_url: str, server: EUtilsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence = Invoker(db_url)
+    assert (
+        evidence("audit", "--claim", "long-term-use-dependence", env=env_for(server)).exit_code == 0
+    )
+    first = links(db_url)
+    # A stance changed behind the linker's back is put right in place, not duplicated.
+    query_rows = query(db_url, "SELECT count(*) FROM evidence_link")[0][0]
+    from sqlalchemy import create_engine, text
+
+    from evidence import db as evidence_db
+
+    engine = create_engine(evidence_db.normalise_url(db_url))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE evidence_link SET stance = 'neutral'"))
+    engine.dispose()
+    result = evidence("link", "--claim", "long-term-use-dependence")
+    assert result.exit_code == 0, result.output
+    assert "updated" in result.output
+    after = links(db_url)
+    assert [(r["pmid"], r["stance"]) for r in after] == [(r["pmid"], r["stance"]) for r in first]
+    assert query(db_url, "SELECT count(*) FROM evidence_link")[0][0] == query_rows
+    # A new method version adds rows and keeps the old ones.
+    monkeypatch.setattr("evidence.linking.METHOD_VERSION", "2-test")
+    assert evidence("link", "--claim", "long-term-use-dependence").exit_code == 0
+    versions = query(db_url, "SELECT method_version, count(*) FROM evidence_link GROUP BY 1")
+    assert dict(versions) == {"1": query_rows, "2-test": query_rows}
+
+
+# --- the real update file (third-party data, not shipped) -------------------------------------
+
+KRATOM_FILE_PMIDS = {33342583, 33847897, 34091497}
+#: Claims each of the file's kratom records bears on (any one link is enough).
+RELEVANT = {
+    33342583: {"long-term-use-dependence", "opioid-withdrawal-relief"},  # withdrawal, gabapentin
+    33847897: {  # 7-hydroxymitragynine pharmacokinetics in dogs
+        "main-active-compounds",
+        "kratom-contains-alkaloids",
+        "alkaloids-bind-opioid-receptors",
+        "safe-short-term",
+    },
+    34091497: {  # kratom-associated fatalities, mitragynine levels
+        "safe-short-term",
+        "main-active-compounds",
+        "kratom-from-mitragyna-speciosa",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def update_file_server() -> Iterator[EUtilsServer]:
+    path = SHARED_DATA / "pubmed" / "updatefiles" / "pubmed21n1298.xml.gz"
+    if not path.exists():
+        pytest.skip("needs ../shared/data/pubmed/updatefiles/pubmed21n1298.xml.gz")
+    with EUtilsServer(rate_limit=False) as srv:
+        srv.add_records(path)  # ~20,783 records, about 10 s
+        yield srv
+
+
+@pytest.mark.shared
+def test_audit_against_update_file(db_url: str, update_file_server: EUtilsServer) -> None:
+    requires_shared("pubmed", "updatefiles", "pubmed21n1298.xml.gz")
+    started = time.monotonic()
+    evidence = Invoker(db_url)
+    result = evidence("audit", env=env_for(update_file_server))
+    assert result.exit_code == 0, result.output
+    for claim_id in catalog_ids():
+        assert claim_id in result.output
+    linked: dict[int, set[str]] = {}
+    for link in links(db_url):
+        linked.setdefault(int(link["pmid"]), set()).add(link["claim_id"])
+    # No claim is linked to any of the thousands of unrelated records.
+    assert set(linked) <= KRATOM_FILE_PMIDS, sorted(set(linked) - KRATOM_FILE_PMIDS)
+    for pmid, claims in RELEVANT.items():
+        assert linked.get(pmid, set()) & claims, (pmid, linked.get(pmid))
+    assert check_rationales(db_url) >= len(KRATOM_FILE_PMIDS)
+    # The database holds only what the claims' searches fetched.
+    held = {p for (p,) in query(db_url, "SELECT pmid FROM article")}
+    assert held == KRATOM_FILE_PMIDS
+    assert time.monotonic() - started < 90
+
+
+def test_candidates_or_semantics_deleted_and_notices(db_url: str) -> None:
+    """The library on each engine: FTS5 / tsquery OR retrieval and the exclusions."""
+    from sqlalchemy import text
+
+    from evidence import db as evidence_db
+    from evidence.evidence_links import candidates_for, fulltext, record_hits, utcnow
+    from evidence.ingest import ingest_file
+    from evidence.models import Claim
+
+    engine = evidence_db.make_engine(db_url)
+    run = ingest_file(engine, RECORDS)
+    now = utcnow()
+    claim = Claim(id="c", statement="Caffeine and statins", created_at=now, updated_at=now)
+    with engine.begin() as conn:
+        # Words ORed: records that share any one word with the claim are found.
+        assert {CAFFEINE, 90000007} <= set(fulltext(conn, claim.statement, limit=None))
+        conn.execute(
+            text("INSERT INTO claim (id, statement, source, revision, created_at, updated_at) "
+                 "VALUES ('c', 'Caffeine and statins', 'import', 1, :n, :n)"),
+            {"n": now},
+        )  # fmt: skip
+        record_hits(conn, "c", [RETRACTION, MU_AGONIST, 123], run.run_id, now)  # 123: not held
+        conn.execute(text(f"UPDATE article SET is_deleted = true WHERE pmid = {MU_AGONIST}"))
+        assert MU_AGONIST not in fulltext(conn, "mitragynine", limit=None)
+        pool = candidates_for(conn, claim)
+    engine.dispose()
+    keys = {c.key for c in pool.candidates}
+    assert MU_AGONIST not in keys and RETRACTION not in keys
+    assert pool.excluded == {
+        MU_AGONIST: "deleted",
+        RETRACTION: "not evidence: Retraction of Publication",
+    }
+    assert pool.origins[CAFFEINE] == "fulltext"
