@@ -747,8 +747,11 @@ class PubMedClient:
         if mindate is not None or maxdate is not None:
             params.update(datetype=datetype, mindate=mindate, maxdate=maxdate)
         result = self._request("esearch", params, _parse_esearch)
+        # A term PubMed did not know is routine in a long OR-query that still found records
+        # (say so with -v); with nothing found it may be the reason, so it is a warning.
+        level = logging.WARNING if result.count == 0 else logging.INFO
         for note in result.notes:
-            logger.warning("esearch %r: %s", term, note)
+            logger.log(level, "esearch %r: %s", term, note)
         return SearchWindow(
             term, datetype, mindate, maxdate, result.count, result.webenv, result.query_key
         )
