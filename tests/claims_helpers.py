@@ -5,22 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
-from evidence import db
+from tests.conftest import query
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalogs" / "kratom.toml"
 ARTICLE = ROOT / "catalogs" / "kratom-withdrawal-article.txt"
 CLAIM_TABLES = ("claim_revision", "claim_quote", "claim", "document_version", "document")
-
-
-def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    engine = create_engine(db.normalise_url(url))
-    with engine.connect() as conn:
-        rows = [tuple(row) for row in conn.execute(text(sql), params)]
-    engine.dispose()
-    return rows
 
 
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:

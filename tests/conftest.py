@@ -12,6 +12,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -129,6 +130,16 @@ class Invoker:
 @pytest.fixture
 def evidence(db_url: str) -> Invoker:
     return Invoker(db_url)
+
+
+def query(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Rows of `sql` on the database at `url`, through a connection of its own."""
+    engine = create_engine(db.normalise_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 def fixture_path(name: str) -> Path:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.claims_helpers import CATALOG, query
-from tests.conftest import FIXTURES, SHARED_DATA, Invoker, requires_shared
+from tests.claims_helpers import CATALOG
+from tests.conftest import FIXTURES, SHARED_DATA, Invoker, query, requires_shared
 from tests.eutils_server import EUtilsServer
 
 EMAIL = "tester@example.org"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.claims_helpers import ARTICLE, CATALOG, query, snapshot
-from tests.conftest import Invoker
+from tests.claims_helpers import ARTICLE, CATALOG, snapshot
+from tests.conftest import Invoker, query
 
 KRATOM_IDS = [
     "alkaloids-bind-opioid-receptors",

@@ -32,7 +32,7 @@ from click.testing import Result
 from sqlalchemy import create_engine, inspect, text
 
 from evidence import db
-from tests.conftest import TABLES, Invoker
+from tests.conftest import TABLES, Invoker, query
 from tests.eutils_server import EUtilsServer, RequestRecord, make_article_xml
 
 EMAIL = "tester@example.org"
@@ -163,15 +163,6 @@ def summary(
         f"0 older versions kept as history, 0 deleted, {requests} E-utilities "
         f"request{'s' if requests != 1 else ''} (run {run})"
     )
-
-
-def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
-    engine = create_engine(db.normalise_url(url))
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql), params)]
-    finally:
-        engine.dispose()
 
 
 def article_pmids(url: str) -> list[int]:

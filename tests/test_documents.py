@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.claims_helpers import ARTICLE, CATALOG, query, snapshot
-from tests.conftest import Invoker
+from tests.claims_helpers import ARTICLE, CATALOG, snapshot
+from tests.conftest import Invoker, query
 
 
 def lines(output: str) -> list[str]:

@@ -7,21 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from evidence import db, search_index
-from tests.conftest import FIXTURES, Invoker
+from tests.conftest import FIXTURES, Invoker, query
 
 BATCH1 = FIXTURES / "ingest" / "batch1.xml"
 BATCH2 = FIXTURES / "ingest" / "batch2_update.xml"
-
-
-def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
-    engine = create_engine(db.normalise_url(url))
-    with engine.connect() as conn:
-        rows = [tuple(row) for row in conn.execute(text(sql), params)]
-    engine.dispose()
-    return rows
 
 
 def table_counts(url: str) -> dict[str, int]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Invoker, requires_shared
-from tests.test_ingest import query
+from tests.conftest import Invoker, query, requires_shared
 
 pytestmark = pytest.mark.shared
 
