@@ -399,3 +399,52 @@ class EvidenceLink(SQLModel, table=True):
     method_version: str = Field(max_length=20)
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+# --- Reviewer decisions and the audit log ----------------------------------------------------
+# Both tables are append-only: the product inserts rows and never updates or deletes one. A
+# reviewer's later decision on the same link supersedes the earlier one in "current" views
+# (`evidence.review`); the suggestion in `evidence_link` is never modified by a decision.
+
+DECISIONS = ("accept", "reject", "correct")
+
+
+class ReviewDecision(SQLModel, table=True):
+    """One reviewer's judgement of one suggested link (`stance` only for `correct`)."""
+
+    __tablename__ = "review_decision"
+    __table_args__ = (
+        CheckConstraint(_in_list("decision", DECISIONS), name="decision"),
+        CheckConstraint(
+            "(decision = 'correct' AND stance IN ('supports', 'contradicts', 'neutral')) "
+            "OR (decision <> 'correct' AND stance IS NULL)",
+            name="stance",
+        ),
+        Index("ix_review_decision_link_reviewer", "link_id", "reviewer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="evidence_link.id", ondelete="RESTRICT")
+    reviewer: str = Field(max_length=100)
+    decision: str = Field(max_length=10)
+    stance: str | None = Field(default=None, max_length=12)
+    note: str | None = Field(default=None, sa_type=Text)
+    decided_at: dt.datetime
+
+
+class AuditLog(SQLModel, table=True):
+    """An append-only record of a change: who, when, which entity, before/after (JSON), why."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str = Field(max_length=100)
+    at: dt.datetime
+    entity: str = Field(max_length=40)  # e.g. evidence_link
+    entity_id: str = Field(max_length=100)
+    claim_id: str | None = Field(default=None, max_length=100, index=True)
+    action: str = Field(max_length=40)  # e.g. review.accept
+    before: str | None = Field(default=None, sa_type=Text)  # JSON
+    after: str | None = Field(default=None, sa_type=Text)  # JSON
+    reason: str | None = Field(default=None, sa_type=Text)
