@@ -253,6 +253,9 @@ def _terms(text: str) -> list[str]:
 # --- corpus statistics -----------------------------------------------------------------------
 
 
+MIN_DOCUMENTS = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class TermStats:
     """Document frequencies of canonical terms, for IDF. Build once per corpus and reuse."""
@@ -275,7 +278,10 @@ class TermStats:
         if term.startswith("<"):
             return 0.5
         df = self.frequency.get(term, 0)
-        return math.log((self.documents + 1) / (df + 0.5))
+        # A handful of documents (an audit's first searches) says little about rarity: there,
+        # "kratom" in all 3 hits would weigh nothing. Count the corpus as at least
+        # MIN_DOCUMENTS, which flattens the weights towards uniform until it is large.
+        return math.log((max(self.documents, MIN_DOCUMENTS) + 1) / (df + 0.5))
 
 
 # --- results ---------------------------------------------------------------------------------
