@@ -34,14 +34,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.engine import Connection
 
-from evidence import linking
+from evidence import linking, search_index
 from evidence.models import Claim, ClaimHit, EvidenceLink
-from evidence.sentences import tokens
 
 __all__ = [
     "ANCHOR_TERMS",
@@ -81,18 +79,6 @@ def utcnow() -> dt.datetime:
 # --- retrieval -------------------------------------------------------------------------------
 
 
-def _words(statement: str) -> list[str]:
-    """The claim's content words as `linking.fts_query` picks them, bare (alphanumeric)."""
-    out: list[str] = []
-    for word in tokens(statement):
-        if word in linking.STOPWORDS or word in linking.NEGATIONS or len(word) < 2:
-            continue
-        word = "".join(c for c in word if c.isalnum())
-        if word and word not in out:
-            out.append(word)
-    return out
-
-
 def fulltext(
     conn: Connection,
     statement: str,
@@ -102,42 +88,10 @@ def fulltext(
 ) -> dict[int, float]:
     """Full-text scores (higher is better) of articles matching any of the claim's words.
 
-    OR semantics, unlike `search_index.search` (which ANDs words and misses paraphrases).
     `within` restricts scoring to those PMIDs (the claim's query hits); `limit` None = all.
-    Deleted articles are skipped.
     """
-    words = _words(statement)
-    if not words or (within is not None and not within):
-        return {}
-    params: dict[str, Any] = {"n": limit if limit is not None else -1}
-    restrict = ""
-    if within is not None:
-        restrict = " AND a.pmid IN :within"
-        params["within"] = list(within)
-    if conn.dialect.name == "sqlite":
-        params["q"] = linking.fts_query(statement)
-        sql = (
-            "SELECT a.pmid, -bm25(article_fts, 2.0, 1.0) AS score FROM article_fts "
-            "JOIN article a ON a.pmid = article_fts.rowid "
-            f"WHERE article_fts MATCH :q AND NOT a.is_deleted{restrict} "
-            "ORDER BY score DESC, a.pmid LIMIT :n"
-        )
-    else:
-        # to_tsquery with '|' between bare alphanumeric words: OR semantics, and no user text
-        # reaches tsquery syntax. Stop words are dropped by the 'english' configuration.
-        params["q"] = " | ".join(words)
-        if limit is None:
-            params["n"] = None  # LIMIT NULL is no limit on PostgreSQL
-        sql = (
-            "SELECT a.pmid, ts_rank_cd(a.search_vector, q) AS score "
-            "FROM article a, to_tsquery('english', :q) q "
-            f"WHERE a.search_vector @@ q AND NOT a.is_deleted{restrict} "
-            "ORDER BY score DESC, a.pmid LIMIT :n"
-        )
-    stmt = text(sql)
-    if within is not None:
-        stmt = stmt.bindparams(bindparam("within", expanding=True))
-    return {int(pmid): float(score) for pmid, score in conn.execute(stmt, params)}
+    hits = search_index.search_any(conn, linking.query_words(statement), limit=limit, within=within)
+    return {hit.pmid: hit.score for hit in hits}
 
 
 @dataclass

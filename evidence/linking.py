@@ -6,7 +6,7 @@ database, the network or a model file, and the same input always gives the same 
 Method
 ------
 1. Retrieval query (`fts_query`): the claim's content words, each quoted, ORed, for FTS5's BM25
-   (the caller runs it; `search_index.search` ANDs words, which misses most paraphrases).
+   (`search_index.search_any` runs it; `search_index.search` ANDs words and misses paraphrases).
 2. Relevance: claim and abstract are tokenised, stemmed (`sentences.stem`) and mapped through a
    small table of biomedical synonyms (tumour/cancer/carcinoma, mice/murine ...). Claim terms
    are weighted by IDF (from `TermStats` over the whole local corpus when the caller has it,
@@ -67,6 +67,7 @@ __all__ = [
     "TermStats",
     "assess",
     "fts_query",
+    "query_words",
     "rank_candidates",
     "select_links",
     "split_sentences",
@@ -442,16 +443,21 @@ def _contradiction(claim: str, sentences: Sequence[str], params: Params) -> tupl
 # --- the API ---------------------------------------------------------------------------------
 
 
-def fts_query(claim: str) -> str:
-    """An FTS5 MATCH expression: the claim's content words, quoted, ORed (BM25 ranks them)."""
-    words = []
+def query_words(claim: str) -> list[str]:
+    """The claim's content words for retrieval: no stop words, no negations, each once."""
+    words: list[str] = []
     for word in tokens(claim):
         if word in STOPWORDS or word in NEGATIONS or len(word) < 2:
             continue
         word = word.replace('"', "")
         if word and word not in words:
             words.append(word)
-    return " OR ".join(f'"{w}"' for w in words)
+    return words
+
+
+def fts_query(claim: str) -> str:
+    """An FTS5 MATCH expression: the claim's content words, quoted, ORed (BM25 ranks them)."""
+    return " OR ".join(f'"{w}"' for w in query_words(claim))
 
 
 def assess(

@@ -11,9 +11,10 @@ models, so `env.py` filters them out of autogenerate with `is_search_index_objec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 SQLITE_DDL = (
@@ -104,3 +105,54 @@ def search(conn: Connection, query: str, *, limit: int = 20) -> list[Hit]:
             {"q": " ".join(words), "n": limit},
         )
     return [Hit(int(pmid), float(score)) for pmid, score in rows]
+
+
+def search_any(
+    conn: Connection,
+    words: Sequence[str],
+    *,
+    limit: int | None = 20,
+    within: Sequence[int] | None = None,
+) -> list[Hit]:
+    """Ranked full-text search matching ANY of `words` (BM25 / ts_rank_cd ranks by how many
+    and how rare), for claims, whose paraphrases rarely share every word with an abstract.
+
+    `within` restricts the search to those PMIDs; `limit` None means no limit. Deleted records
+    are skipped. Words are given by the caller (a claim's content words, stop words removed:
+    FTS5 does not drop stop words, and "the" would match everything).
+    """
+    if not words or (within is not None and not within):
+        return []
+    params: dict[str, object] = {"n": limit if limit is not None else -1}
+    restrict = ""
+    if within is not None:
+        restrict = " AND a.pmid IN :within"
+        params["within"] = list(within)
+    if conn.dialect.name == "sqlite":
+        # Quoted: a word with punctuation ("7-hydroxymitragynine") is an FTS5 phrase.
+        params["q"] = " OR ".join(f'"{w.replace(chr(34), "")}"' for w in words)
+        sql = (
+            "SELECT a.pmid, -bm25(article_fts, 2.0, 1.0) AS score FROM article_fts "
+            "JOIN article a ON a.pmid = article_fts.rowid "
+            f"WHERE article_fts MATCH :q AND NOT a.is_deleted{restrict} "
+            "ORDER BY score DESC, a.pmid LIMIT :n"
+        )
+    else:
+        # Bare alphanumeric words joined by '|': OR semantics, and no caller text reaches
+        # tsquery syntax. The 'english' configuration drops stop words.
+        bare = [w for w in ("".join(c for c in word if c.isalnum()) for word in words) if w]
+        if not bare:
+            return []
+        params["q"] = " | ".join(dict.fromkeys(bare))
+        if limit is None:
+            params["n"] = None  # LIMIT NULL is no limit on PostgreSQL
+        sql = (
+            "SELECT a.pmid, ts_rank_cd(a.search_vector, q) AS score "
+            "FROM article a, to_tsquery('english', :q) q "
+            f"WHERE a.search_vector @@ q AND NOT a.is_deleted{restrict} "
+            "ORDER BY score DESC, a.pmid LIMIT :n"
+        )
+    stmt = text(sql)
+    if within is not None:
+        stmt = stmt.bindparams(bindparam("within", expanding=True))
+    return [Hit(int(pmid), float(score)) for pmid, score in conn.execute(stmt, params)]

@@ -34,10 +34,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from evidence import db, linking
+from evidence import db, linking, search_index
 from evidence.ingest import ingest_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,20 +110,18 @@ def build_database(corpus_xml: Path, workdir: Path) -> Any:
 
 
 def retrieve(conn: Connection, claim: str, limit: int) -> list[linking.Candidate]:
-    """FTS5 BM25 over title and abstract with the linker's ORed query (title weighs double,
-    as in `search_index.search`)."""
-    query = linking.fts_query(claim)
-    if not query:
-        return []
-    rows = conn.execute(
-        text(
-            "SELECT a.pmid, a.title, a.abstract, -bm25(article_fts, 2.0, 1.0) AS score "
-            "FROM article_fts JOIN article a ON a.pmid = article_fts.rowid "
-            "WHERE article_fts MATCH :q AND NOT a.is_deleted ORDER BY score DESC, a.pmid LIMIT :n"
-        ),
-        {"q": query, "n": limit},
-    )
-    return [linking.Candidate(int(p), t or "", a or "", float(s)) for p, t, a, s in rows]
+    """The product's ORed full-text retrieval (`search_index.search_any`), with the texts."""
+    hits = search_index.search_any(conn, linking.query_words(claim), limit=limit)
+    texts = {
+        pmid: (title or "", abstract or "")
+        for pmid, title, abstract in conn.execute(
+            text("SELECT pmid, title, abstract FROM article WHERE pmid IN :p").bindparams(
+                bindparam("p", expanding=True)
+            ),
+            {"p": [hit.pmid for hit in hits]},
+        )
+    } if hits else {}  # fmt: skip
+    return [linking.Candidate(h.pmid, *texts[h.pmid], h.score) for h in hits]
 
 
 def run(
