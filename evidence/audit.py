@@ -1,9 +1,10 @@
-"""The audit: load the shipped claim catalog, refresh each claim's PubMed query, link.
+"""The audit: load the shipped claim catalog, refresh each claim's PubMed query, link, grade.
 
 `run_audit` is the library half of `evidence audit`; the CLI only builds the client and prints.
 Each claim's search is its own ingest run (committed per efetch batch, as every search is);
-its hits are recorded in `claim_hit` in one transaction after the search, and linking runs in
-one transaction at the end, so a failure leaves the claims' hits and links consistent.
+its hits are recorded in `claim_hit` in one transaction after the search, and linking and
+grading run in one transaction at the end, so a failure leaves hits, links and verdicts
+consistent with each other.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from evidence.evidence_links import (
     record_hits,
     utcnow,
 )
+from evidence.grading import Cause, ClaimGrade, grade_claims
 from evidence.models import Claim
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class AuditReport:
     searches: dict[str, IngestResult] = field(default_factory=dict)
     new_hits: dict[str, int] = field(default_factory=dict)
     links: list[LinkReport] = field(default_factory=list)
+    grades: list[ClaimGrade] = field(default_factory=list)
 
 
 def ensure_catalog(engine: Engine, path: Path) -> claims_lib.LoadReport | None:
@@ -104,6 +107,18 @@ def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
         return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
 
 
+def link_and_grade(
+    engine: Engine, claims: list[Claim], cause: Cause
+) -> tuple[list[LinkReport], list[ClaimGrade]]:
+    """(Re)link and grade the claims in one transaction."""
+    now = utcnow()
+    with connect(engine) as conn, conn.begin():
+        stats = corpus_stats(conn)
+        links = [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+        grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
+    return links, grades
+
+
 def run_audit(
     engine: Engine,
     client: PubMedClient | None,
@@ -112,10 +127,12 @@ def run_audit(
     claim_id: str | None = None,
     notify: Notify | None = None,
 ) -> AuditReport:
-    """Load the catalog if needed, refresh hits (unless `client` is None), link every claim."""
+    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade."""
     report = AuditReport(catalog=ensure_catalog(engine, catalog))
     claims = select_claims(engine, claim_id)
     if client is not None:
         report.searches, report.new_hits = refresh_hits(engine, client, claims, notify)
-    report.links = link_claims(engine, claims)
+    runs = sorted(r.run_id for r in report.searches.values())
+    ref = None if not runs else f"runs {runs[0]}-{runs[-1]}" if len(runs) > 1 else f"run {runs[0]}"
+    report.links, report.grades = link_and_grade(engine, claims, Cause("audit", ref))
     return report

@@ -448,3 +448,87 @@ class AuditLog(SQLModel, table=True):
     before: str | None = Field(default=None, sa_type=Text)  # JSON
     after: str | None = Field(default=None, sa_type=Text)  # JSON
     reason: str | None = Field(default=None, sa_type=Text)
+
+
+# --- Grading ---------------------------------------------------------------------------------
+# `study_appraisal` rows are computed from an article's stored metadata (`evidence.appraisal`);
+# a new row is added when the article's inputs or the grading version change, so a past
+# appraisal stays readable. `grading_override` holds reviewers' overrides of a study's
+# appraisal and curators' flags on a claim (append-only; the latest row per target and field
+# wins, a NULL value clears it). `claim_verdict` is the verdict history: one row per change of a
+# claim's verdict, certainty or reasons, never updated; the latest row is the current verdict.
+
+OVERRIDE_TARGETS = ("study", "claim")
+
+
+class StudyAppraisal(SQLModel, table=True):
+    """One computed appraisal of an article under one grading version and set of inputs."""
+
+    __tablename__ = "study_appraisal"
+    __table_args__ = (Index("ix_study_appraisal_pmid_id", "pmid", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pmid: int = Field(
+        sa_column=Column(
+            "pmid", PMID, ForeignKey("article.pmid", ondelete="CASCADE"), nullable=False
+        )
+    )
+    grading_version: str = Field(max_length=20)
+    inputs_hash: str = Field(max_length=64)  # sha256 of the facts appraised
+    design: str = Field(max_length=40)
+    cebm_level: int
+    population: str = Field(max_length=20)
+    species: str = Field(default="[]", sa_type=Text)  # JSON list
+    sample_size: int | None = None
+    rob_flags: str = Field(default="[]", sa_type=Text)  # JSON list
+    status: str = Field(max_length=20)
+    letter: str = Field(max_length=1)
+    reasons: str = Field(default="[]", sa_type=Text)  # JSON list of Reason
+    computed_at: dt.datetime
+
+
+class GradingOverride(SQLModel, table=True):
+    """A reviewer's override of a study appraisal field, or a curator's flag on a claim."""
+
+    __tablename__ = "grading_override"
+    __table_args__ = (
+        CheckConstraint(_in_list("target", OVERRIDE_TARGETS), name="target"),
+        Index("ix_grading_override_target", "target", "target_id", "field"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=10)  # study | claim
+    target_id: str = Field(max_length=100)  # a PMID or a claim id
+    field: str = Field(max_length=40)
+    value: str | None = Field(default=None, sa_type=Text)  # JSON; NULL clears the override
+    reviewer: str = Field(max_length=100)
+    reason: str = Field(sa_type=Text)
+    at: dt.datetime
+
+
+class ClaimVerdict(SQLModel, table=True):
+    """One state of a claim's assessment, added when its verdict, certainty or reasons change."""
+
+    __tablename__ = "claim_verdict"
+    __table_args__ = (Index("ix_claim_verdict_claim_id_id", "claim_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: str = Field(foreign_key="claim.id", ondelete="CASCADE", max_length=100)
+    at: dt.datetime
+    grading_version: str = Field(max_length=20)
+    scope: str = Field(max_length=20)
+    verdict: str = Field(max_length=20)
+    lean: str = Field(max_length=12)
+    certainty: str | None = Field(default=None, max_length=12)
+    support_share: float | None = None
+    basis: str = Field(max_length=12)  # reviewed | suggested | mixed | none
+    sort_label: str = Field(max_length=1)
+    cebm_level: int | None = None
+    reasons: str = Field(sa_type=Text)  # JSON list of Reason
+    studies: str = Field(sa_type=Text)  # JSON list of StudyRole
+    changed: str = Field(sa_type=Text)  # JSON list: verdict, certainty, reasons (or "initial")
+    why: str = Field(sa_type=Text)  # in words: what changed in the evidence
+    cause: str = Field(max_length=20)  # audit | grade | ingest | review | override | refresh
+    cause_ref: str | None = Field(default=None, max_length=100)  # run id, decision id ...
+    actor: str | None = Field(default=None, max_length=100)
+    previous_id: int | None = Field(default=None, foreign_key="claim_verdict.id")

@@ -11,10 +11,12 @@ the test is that the linker does not link them.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,6 +87,21 @@ def check_rationales(url: str) -> int:
     return checked
 
 
+def check_verdicts(url: str, output: str) -> dict[str, str]:
+    """Every catalog claim got one verdict row from the audit, printed in the output; a claim
+    without a supports/contradicts link is insufficient, never supported."""
+    rows = query(url, "SELECT claim_id, verdict, certainty, reasons, cause FROM claim_verdict")
+    verdicts = {str(c): str(v) for c, v, _, _, _ in rows}
+    assert sorted(verdicts) == sorted(catalog_ids()) and len(rows) == len(verdicts)
+    assert all(cause == "audit" and json.loads(reasons) for *_, reasons, cause in rows)
+    with_stance = {link["claim_id"] for link in links(url) if link["stance"] != "neutral"}
+    for claim_id, verdict in verdicts.items():
+        if claim_id not in with_stance:
+            assert verdict == "insufficient", claim_id
+    assert "verdicts: " in output and "certainty" in output
+    return verdicts
+
+
 def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsServer) -> None:
     evidence = Invoker(db_url)
     assert evidence("ingest", str(RECORDS)).exit_code == 0
@@ -94,6 +111,7 @@ def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsSe
         assert claim_id in result.output
     assert "claims from kratom.toml: 26 new" in result.output
     assert "26 PubMed searches" in result.output
+    check_verdicts(db_url, result.output)
 
     linked = stance_links(db_url)
     assert {"alkaloids-bind-opioid-receptors", "mixed-agonist-antagonist"} <= linked[MU_AGONIST]
@@ -139,6 +157,8 @@ def test_audit_twice_changes_no_links(db_url: str, server: EUtilsServer) -> None
     assert "links: 0 new, 0 updated" in again.output
     assert "claims from" not in again.output  # the catalog is not loaded again
     assert links(db_url) == before
+    # Nothing changed, so no verdict row was added.
+    assert query(db_url, "SELECT count(*) FROM claim_verdict") == [(len(catalog_ids()),)]
     relinked = evidence("link")
     assert relinked.exit_code == 0, relinked.output
     assert "0 new, 0 updated" in relinked.output
@@ -230,6 +250,7 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
 # --- the real update file (third-party data, not shipped) -------------------------------------
 
 KRATOM_FILE_PMIDS = {33342583, 33847897, 34091497}
+RETRACTED_STUDY = 33847897  # retracted in a test revision (it is not retracted in PubMed)
 #: Claims each of the file's kratom records bears on (any one link is enough).
 RELEVANT = {
     33342583: {"long-term-use-dependence", "opioid-withdrawal-relief"},  # withdrawal, gabapentin
@@ -258,7 +279,9 @@ def update_file_server() -> Iterator[EUtilsServer]:
 
 
 @pytest.mark.shared
-def test_audit_against_update_file(db_url: str, update_file_server: EUtilsServer) -> None:
+def test_audit_against_update_file(
+    db_url: str, update_file_server: EUtilsServer, tmp_path: Path
+) -> None:
     requires_shared("pubmed", "updatefiles", "pubmed21n1298.xml.gz")
     started = time.monotonic()
     evidence = Invoker(db_url)
@@ -266,6 +289,7 @@ def test_audit_against_update_file(db_url: str, update_file_server: EUtilsServer
     assert result.exit_code == 0, result.output
     for claim_id in catalog_ids():
         assert claim_id in result.output
+    check_verdicts(db_url, result.output)
     linked: dict[int, set[str]] = {}
     for link in links(db_url):
         linked.setdefault(int(link["pmid"]), set()).add(link["claim_id"])
@@ -278,6 +302,75 @@ def test_audit_against_update_file(db_url: str, update_file_server: EUtilsServer
     held = {p for (p,) in query(db_url, "SELECT pmid FROM article")}
     assert held == KRATOM_FILE_PMIDS
     assert time.monotonic() - started < 90
+    check_retraction(evidence, tmp_path)
+
+
+def retracted_revision(path: Path, pmid: int) -> bytes:
+    """The record of `pmid` in a PubMed XML file, revised as NCBI marks a retraction: the
+    "Retracted Publication" type, a RetractionIn correction, a later DateRevised."""
+    from lxml import etree
+
+    with gzip.open(path, "rb") as fh:
+        for _, elem in etree.iterparse(fh, tag="PubmedArticle"):
+            if elem.findtext("MedlineCitation/PMID") == str(pmid):
+                break
+            elem.clear()
+        else:
+            raise AssertionError(f"{pmid} not in {path}")
+    citation = elem.find("MedlineCitation")
+    types = citation.find("Article/PublicationTypeList")
+    etree.SubElement(types, "PublicationType", UI="D016441").text = "Retracted Publication"
+    revised = citation.find("DateRevised")
+    for tag, value in (("Year", "2025"), ("Month", "01"), ("Day", "15")):
+        revised.find(tag).text = value
+    corrections = citation.find("CommentsCorrectionsList")
+    if corrections is None:
+        corrections = etree.Element("CommentsCorrectionsList")
+        # The DTD puts it after MedlineJournalInfo / ChemicalList / SupplMeshList.
+        anchor = citation.find("MeshHeadingList")
+        if anchor is not None:
+            anchor.addprevious(corrections)
+        else:
+            citation.append(corrections)
+    ref = etree.SubElement(corrections, "CommentsCorrections", RefType="RetractionIn")
+    etree.SubElement(ref, "RefSource").text = "Retraction notice (test)"
+    etree.SubElement(ref, "PMID", Version="1").text = "39999999"
+    body = etree.tostring(elem)
+    return b'<?xml version="1.0" ?>\n<PubmedArticleSet>\n' + body + b"\n</PubmedArticleSet>\n"
+
+
+def check_retraction(evidence: Invoker, tmp_path: Path) -> None:
+    """Issue 4's done-when: a linked study revised as retracted leaves its claims' assessments,
+    adds a verdict row naming it, and is flagged in `claims show`."""
+    update = SHARED_DATA / "pubmed" / "updatefiles" / "pubmed21n1298.xml.gz"
+    linked = query(
+        evidence.url,
+        "SELECT claim_id FROM evidence_link WHERE pmid = :p AND stance <> 'neutral' "
+        "ORDER BY claim_id",
+        p=RETRACTED_STUDY,
+    )
+    assert linked, "the study to retract must be linked with a stance"
+    claim_id = str(linked[0][0])
+    before = query(evidence.url, "SELECT count(*) FROM claim_verdict WHERE claim_id = :c",
+                   c=claim_id)[0][0]  # fmt: skip
+    revised = tmp_path / "retracted.xml"
+    revised.write_bytes(retracted_revision(update, RETRACTED_STUDY))
+    result = evidence("ingest", str(revised))
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.output and "regraded" in result.output
+    rows = query(
+        evidence.url,
+        "SELECT cause, why FROM claim_verdict WHERE claim_id = :c ORDER BY id",
+        c=claim_id,
+    )
+    assert len(rows) == before + 1
+    cause, why = rows[-1]
+    assert cause == "ingest" and f"PMID {RETRACTED_STUDY}" in why and "retracted" in why
+    shown = evidence("claims", "show", claim_id, "--json")
+    evidence_rows = json.loads(shown.output)["assessment"]["evidence"]
+    study = next(e for e in evidence_rows if e["pmid"] == RETRACTED_STUDY)
+    assert study["status"] == "retracted" and study["role"] == "excluded"
+    assert "RETRACTED" in evidence("claims", "show", claim_id).output
 
 
 def test_candidates_or_semantics_deleted_and_notices(db_url: str) -> None:

@@ -124,7 +124,7 @@ def cli(ctx: click.Context, database_url: str | None, email: str | None, verbose
 
 
 def _register() -> None:
-    from evidence.cli import articles, audit, claims, dbcmd, docs, ingest, review, runs
+    from evidence.cli import articles, audit, claims, dbcmd, docs, grade, ingest, review, runs
 
     cli.add_command(dbcmd.db_group)
     cli.add_command(ingest.ingest)
@@ -136,6 +136,7 @@ def _register() -> None:
     cli.add_command(claims.claims)
     cli.add_command(audit.link)
     cli.add_command(audit.audit)
+    cli.add_command(grade.grade)
     cli.add_command(review.review)
 
 

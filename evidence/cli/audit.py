@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence.cli import App, pass_app
+from evidence.cli.grade import print_verdicts
 from evidence.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -102,13 +103,14 @@ def link(app: App, claim_id: str | None) -> None:
 @click.option("--no-refresh", is_flag=True, help="Link what is stored; no PubMed requests.")
 @pass_app
 def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool) -> None:
-    """Load the claim catalog if needed, refresh each claim's PubMed query, link, report.
+    """Load the claim catalog if needed, refresh each claim's PubMed query, link, grade, report.
 
     Each claim's saved query is run through the E-utilities (NCBI_EMAIL or --email needed;
     EVIDENCE_EUTILS_URL routes requests to a mirror or a local stand-in), the records are
-    stored and remembered as the claim's query hits, every claim is linked, and a table shows
-    each claim's suggestions by stance with its top linked PMIDs. PubMed unreachable after
-    every retry is one line and exit 5.
+    stored and remembered as the claim's query hits, every claim is linked and graded, and two
+    tables show each claim's suggestions by stance with its top linked PMIDs, then its verdict,
+    certainty and downgrade reasons (verdict changes are kept: evidence claims history ID).
+    PubMed unreachable after every retry is one line and exit 5.
 
     Example:
 
@@ -140,6 +142,7 @@ def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool
         with connect(engine) as conn:
             hits = hit_counts(conn)
     _print_table(app, claim_ids, hits)
+    print_verdicts(report.grades)
     parts = [f"audit: {len(claim_ids)} claim(s)"]
     if client is not None:
         fetched = Counter[str]()
@@ -154,4 +157,8 @@ def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool
     else:
         parts.append("no refresh (stored hits only)")
     parts.append(_links_summary(report.links))
+    verdicts = Counter(
+        g.verdict.verdict if g.verdict else g.assessment.verdict for g in report.grades
+    )
+    parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
     click.echo("; ".join(parts))

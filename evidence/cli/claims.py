@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -13,6 +14,10 @@ from sqlmodel import Session
 from evidence import claims as claims_lib
 from evidence.cli import App, pass_app
 from evidence.documents import get_document
+from evidence.grading_rules import reasons_json
+
+if TYPE_CHECKING:
+    from evidence.grading import ClaimGrade, Verdict
 
 
 @click.group()
@@ -97,15 +102,22 @@ def list_cmd(app: App, document_id: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The claim, quotes and history as JSON.")
 @pass_app
 def show(app: App, claim_id: str, as_json: bool) -> None:
-    """Show one claim: statement, type, query, quotes with offsets and status, history.
+    """Show one claim: statement, quotes, history, then its verdict, certainty, reasons and
+    evidence table (design, population, n, retraction state, stance and its source).
 
     Example:
 
         evidence claims show caffeine-acts-on-opioid-receptors
     """
+    from evidence.db import connect
+    from evidence.grading import assess_claim, current_verdicts
+
     engine = app.ready_engine()
     with Session(engine) as session:
         claim, quotes, revisions = claims_lib.get_claim(session, claim_id)
+    with connect(engine) as conn:
+        live = assess_claim(conn, claim_id)
+        stored = current_verdicts(conn).get(claim_id)
     if as_json:
         payload = {
             "id": claim.id,
@@ -137,6 +149,7 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
                 }
                 for r in revisions
             ],
+            "assessment": assessment_json(live, stored),
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -159,3 +172,151 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
             f"{r.reason} (changed: {r.changed})"
         )
     click.echo("\n".join(out))
+    print_assessment(live, stored)
+
+
+def _stale(live: ClaimGrade, stored: Verdict | None) -> bool:
+    a = live.assessment
+    if stored is None:
+        return True
+    return (a.verdict, a.lean, a.certainty, reasons_json(a.reasons)) != (
+        stored.verdict,
+        stored.lean,
+        stored.certainty,
+        reasons_json(stored.reasons),
+    )
+
+
+def assessment_json(live: ClaimGrade, stored: Verdict | None) -> dict[str, Any]:
+    a = live.assessment
+    return {
+        "verdict": a.verdict,
+        "lean": a.lean,
+        "certainty": a.certainty,
+        "scope": a.scope,
+        "basis": a.basis,
+        "support_share": a.support_share,
+        "sort": a.sort,
+        "cebm_level": a.cebm_level,
+        "reasons": [r.as_dict() for r in a.reasons],
+        "recorded": stored is not None and not _stale(live, stored),
+        "recorded_at": stored.at.isoformat() if stored else None,
+        "evidence": [
+            {
+                "pmid": e.pmid,
+                "year": e.year,
+                "title": e.title,
+                "doi": e.doi,
+                "design": e.appraisal.design,
+                "population": e.appraisal.population,
+                "n": e.appraisal.sample_size,
+                "status": e.appraisal.status,
+                "rob_flags": list(e.appraisal.rob_flags),
+                "letter": e.appraisal.letter,
+                "stance": e.stance,
+                "suggested": e.suggested,
+                "source": e.source,
+                "reviewers": list(e.reviewers),
+                "role": e.role,
+                "why": e.why,
+                "overrides": [
+                    {
+                        "field": o.field,
+                        "value": o.value,
+                        "reviewer": o.reviewer,
+                        "reason": o.reason,
+                    }  # fmt: skip
+                    for o in e.overrides
+                ],
+            }
+            for e in live.evidence
+        ],
+    }
+
+
+def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
+    """Verdict, certainty and reasons, then the evidence table; flags a stale record."""
+    from evidence.grading import verdict_label
+
+    a = live.assessment
+    lines = [
+        f"verdict:   {verdict_label(a.verdict, a.lean)}",
+        f"certainty: {a.certainty or '-'} (scope {a.scope}; basis {a.basis}; SORT {a.sort}; "
+        f"CEBM {a.cebm_level or '-'})",
+    ]
+    if stored is None:
+        lines.append("recorded:  not yet (run: evidence grade)")
+    elif _stale(live, stored):
+        lines.append(
+            f"recorded:  {stored.label} at {stored.at:%Y-%m-%d %H:%M}; the evidence has changed "
+            "since (run: evidence grade)"
+        )
+    else:
+        lines.append(f"recorded:  {stored.at:%Y-%m-%d %H:%M} (grading {stored.grading_version})")
+    for r in a.reasons:
+        delta = f" ({r.delta:+d})" if r.delta else ""
+        lines.append(f"  - {r.domain}{delta}: {r.why} [{r.code}]")
+    click.echo("\n".join(lines))
+    if not live.evidence:
+        click.echo("evidence: none linked")
+        return
+    table = Table("PMID", "year", "design", "population", "n", "status", "stance", "role", "title")
+    for e in live.evidence:
+        ap = e.appraisal
+        status = ap.status.upper() if ap.status == "retracted" else ap.status
+        if e.overrides:
+            status += " (overridden: " + ", ".join(o.field for o in e.overrides) + ")"
+        stance = e.stance + (
+            f" (reviewer: {', '.join(e.reviewers)})" if e.source == "reviewer" else ""
+        )
+        table.add_row(
+            str(e.pmid),
+            str(e.year or "-"),
+            ap.design,
+            ap.population + (f" ({', '.join(ap.species)})" if ap.species else ""),
+            str(ap.sample_size) if ap.sample_size is not None else "-",
+            status,
+            stance,
+            e.role,
+            e.title[:70],
+        )
+    Console(width=220).print(table)
+
+
+@claims.command("history")
+@click.argument("claim_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="The verdict rows as JSON.")
+@pass_app
+def history(app: App, claim_id: str, as_json: bool) -> None:
+    """Show how a claim's verdict got where it is: every change, its cause and why, oldest first.
+
+    Example:
+
+        evidence claims history safe-short-term
+    """
+    from evidence.db import connect
+    from evidence.grading import verdict_history
+
+    with connect(app.ready_engine()) as conn:
+        rows = verdict_history(conn, claim_id)
+    if as_json:
+        click.echo(json.dumps([
+            {
+                "id": v.id, "at": v.at.isoformat(), "verdict": v.verdict, "lean": v.lean,
+                "certainty": v.certainty, "basis": v.basis, "grading_version": v.grading_version,
+                "changed": list(v.changed), "why": v.why, "cause": v.cause,
+                "cause_ref": v.cause_ref, "actor": v.actor,
+                "reasons": [r.as_dict() for r in v.reasons], "previous_id": v.previous_id,
+            }
+            for v in rows
+        ], ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    if not rows:
+        click.echo(f"{claim_id}: not graded yet (run: evidence grade --claim {claim_id})")
+        return
+    for v in rows:  # `why` ends with the cause: (ingest run 7), (review decision 3 by alice)
+        click.echo(
+            f"{v.at:%Y-%m-%d %H:%M:%S}  {v.label}, certainty {v.certainty or '-'}  "
+            f"[{', '.join(v.changed)}]\n    {v.why}"
+        )
+    click.echo(f"{len(rows)} verdict row(s)")

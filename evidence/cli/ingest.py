@@ -23,6 +23,8 @@ from evidence.cli import App, pass_app
 from evidence.errors import ConfigError, EvidenceError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from evidence.ingest import IngestResult
     from evidence.ingest import Progress as ProgressFn
 
@@ -64,6 +66,20 @@ def summary_line(result: IngestResult) -> str:
     return f"{result.source}: " + ", ".join(parts) + f" (run {result.run_id})"
 
 
+def regrade(engine: Engine, result: IngestResult) -> None:
+    """Regrade linked claims when the run changed records (a study may have been retracted)."""
+    from evidence.grading import regrade_after_ingest
+
+    c = result.counts
+    grades = regrade_after_ingest(engine, result.run_id, bool(c.new or c.updated or c.deleted))
+    if grades:
+        changed = [g.claim_id for g in grades if g.changed]
+        click.echo(
+            f"regraded {len(grades)} linked claim(s): {len(changed)} verdict change(s)"
+            + (f" ({', '.join(changed)}; see: evidence claims history ID)" if changed else "")
+        )
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=1000, show_default=True,
@@ -74,7 +90,9 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
 
     Each file is one transaction: a bad file writes nothing. Ingesting the same file again
     changes nothing; revised records replace older ones, which are kept as history;
-    DeleteCitation entries mark articles deleted.
+    DeleteCitation entries mark articles deleted. When a file changes records, every claim
+    with linked evidence is regraded (a record revised as retracted leaves its claims'
+    assessments, and the verdict history says so).
 
     Example:
 
@@ -96,6 +114,7 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
             failed = exc
             continue
         click.echo(summary_line(result))
+        regrade(engine, result)
     if failed is not None:
         raise click.exceptions.Exit(failed.exit_code)
 
@@ -162,3 +181,4 @@ def search(
             progress=progress,
         )
     click.echo(summary_line(result))
+    regrade(engine, result)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import click
+from sqlalchemy import text
 
 from evidence.cli import App, pass_app
 from evidence.errors import InputError
 from evidence.models import STANCES
+
+if TYPE_CHECKING:
+    from evidence.grading import ClaimGrade
 
 
 @click.group()
@@ -89,10 +94,115 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
+    from evidence.grading import Cause, grade_claims
+
     with connect(app.ready_engine()) as conn, conn.begin():
         made = decide(conn, link_id, reviewer, decision, stance, note)
+        claim_id = str(conn.execute(text("SELECT claim_id FROM evidence_link WHERE id = :i"),
+                                    {"i": link_id}).scalar_one())  # fmt: skip
+        cause = Cause("review", f"decision {made.id}", made.reviewer)
+        grades = grade_claims(conn, [claim_id], cause=cause)
     suffix = f" ({made.stance})" if made.stance else ""
     click.echo(f"link {link_id}: {made.decision}{suffix} by {made.reviewer}")
+    _echo_regraded(grades)
+
+
+def _echo_regraded(grades: list[ClaimGrade]) -> None:
+    for g in grades:
+        label = g.verdict.label if g.verdict else g.assessment.verdict
+        state = "changed" if g.changed else "unchanged"
+        click.echo(f"{g.claim_id}: {label}, certainty {g.assessment.certainty or '-'} ({state})")
+
+
+def _parse_value(raw: str) -> Any:
+    """A command-line value: true/false, a whole number, a comma list (rob_flags), or text."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "yes"):
+        return True
+    if lowered in ("false", "no"):
+        return False
+    if lowered.isdigit():
+        return int(lowered)
+    return raw.strip()
+
+
+def _assignment(text_: str) -> tuple[str, Any]:
+    field, sep, raw = text_.partition("=")
+    if not sep or not field.strip():
+        raise InputError(f"expected FIELD=VALUE, not {text_!r}")
+    field = field.strip()
+    if field == "rob_flags":
+        return field, [f.strip() for f in raw.split(",") if f.strip()]
+    return field, _parse_value(raw)
+
+
+def _override(
+    app: App, target: str, target_id: str, setting: str, clear: bool, reviewer: str | None,
+    reason: str | None,
+) -> None:  # fmt: skip
+    from evidence.db import connect
+    from evidence.grading import Cause, claims_linked_to, grade_claims, set_override
+
+    field, value = (setting.strip(), None) if clear else _assignment(setting)
+    with connect(app.ready_engine()) as conn, conn.begin():
+        override_id = set_override(
+            conn, target, target_id, field, value, reviewer=reviewer or "", reason=reason or ""
+        )
+        claims = [target_id] if target == "claim" else claims_linked_to(conn, [int(target_id)])
+        cause = Cause("override", f"override {override_id}", (reviewer or "").strip())
+        grades = grade_claims(conn, claims, cause=cause)
+    shown = "cleared" if value is None else f"= {json.dumps(value)}"
+    click.echo(f"{target} {target_id}: {field} {shown} (override {override_id})")
+    _echo_regraded(grades)
+
+
+@review.command("appraise")
+@click.argument("pmid", type=int)
+@click.argument("setting", metavar="FIELD=VALUE")
+@click.option("--clear", is_flag=True, help="Remove the override of FIELD (give FIELD only).")
+@click.option("--reason", metavar="TEXT", help="Why (required; kept in the audit log).")
+@click.option("--reviewer", metavar="NAME", help="Who overrides (required).")
+@pass_app
+def appraise_cmd(
+    app: App, pmid: int, setting: str, clear: bool, reason: str | None, reviewer: str | None
+) -> None:
+    """Override one field of a study's appraisal: design, population, status, sample_size,
+    rob_flags (comma list). The computed value is kept; claims citing the study are regraded.
+
+    Example:
+
+    
+        evidence review appraise 33847897 design=cohort --reason "prospective" --reviewer alice
+        evidence review appraise 33847897 rob_flags=self_report,online_survey --reviewer alice \
+            --reason "Google Forms survey"
+        evidence review appraise 33847897 design --clear --reason "rules fixed" --reviewer alice
+    """
+    _override(app, "study", str(pmid), setting, clear, reviewer, reason)
+
+
+@review.command("flag")
+@click.argument("claim_id", metavar="CLAIM")
+@click.argument("setting", metavar="FLAG=VALUE")
+@click.option("--clear", is_flag=True, help="Remove the flag (give FLAG only).")
+@click.option("--reason", metavar="TEXT", help="Why (required; kept in the audit log).")
+@click.option("--reviewer", metavar="NAME", help="Who sets it (required).")
+@pass_app
+def flag_cmd(
+    app: App, claim_id: str, setting: str, clear: bool, reason: str | None, reviewer: str | None
+) -> None:
+    """Set a curator flag on a claim and regrade it: scope (clinical, mechanistic, prevalence,
+    definitional), intervention_mismatch, publication_bias, dose_response (true/false),
+    large_effect (0, 1, 2).
+
+    Example:
+
+    
+        evidence review flag caffeine-acts-on-opioid-receptors scope=mechanistic \
+            --reason "a receptor-binding claim" --reviewer alice
+        evidence review flag opioid-withdrawal-relief intervention_mismatch=true \
+            --reason "evidence is on isolated mitragynine" --reviewer alice
+    """
+    _override(app, "claim", claim_id, setting, clear, reviewer, reason)
 
 
 @review.command("conflicts")
