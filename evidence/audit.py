@@ -27,8 +27,9 @@ from evidence.evidence_links import (
     record_hits,
     utcnow,
 )
-from evidence.grading import Cause, ClaimGrade, grade_claims
+from evidence.grading import ClaimGrade, grade_claims
 from evidence.models import Claim
+from evidence.verdicts import Cause
 
 if TYPE_CHECKING:
     from evidence.ingest import IngestResult

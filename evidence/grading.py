@@ -1,4 +1,4 @@
-"""Grading: appraise linked studies, assess claims, keep the verdict history and overrides.
+"""Grading: appraise linked studies and assess claims from what the database holds.
 
 The rules are pure functions (`evidence.appraisal`, `evidence.certainty`, constants in
 `evidence.grading_rules`); this module reads their inputs from the database, stores what they
@@ -14,10 +14,10 @@ return and decides when a row is added. Decisions (README "Grading" repeats them
 - **Scope** comes from the claim type (`grading_rules.SCOPE_OF_TYPE`) unless a curator flag
   sets it; curator flags (`intervention_mismatch`, `publication_bias`, `large_effect`,
   `dose_response`) and reviewers' appraisal overrides are `grading_override` rows, audited.
-  An override replaces the computed value in the assessment; the computed value stays stored.
+  An override replaces the computed value in the assessment; the computed value stays stored
+  (`evidence.overrides`).
 - **History.** Grading a claim adds a `claim_verdict` row only when its verdict, lean,
-  certainty or reasons differ from the latest row; the row names the cause (audit, grade,
-  ingest run, review decision, override) and says in words what changed in the evidence.
+  certainty or reasons change (`evidence.verdicts`).
 - Deleted articles (DeleteCitation) are left out of assessments.
 """
 
@@ -30,68 +30,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import Engine, Table, bindparam, func, insert, select, text
+from sqlalchemy import Engine, Table, bindparam, insert, select, text
 from sqlalchemy.engine import Connection
 
 from evidence import linking
-from evidence.appraisal import Appraisal, StudyFacts, appraise, letter_for
+from evidence.appraisal import Appraisal, StudyFacts, appraise
 from evidence.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
 from evidence.db import connect
-from evidence.errors import InputError, NotFound
-from evidence.grading_rules import (
-    CEBM_LEVEL,
-    CLAIM_FLAGS,
-    DEFAULT_SCOPE,
-    DESIGNS,
-    GRADING_VERSION,
-    POPULATIONS,
-    ROB_FLAGS,
-    SCOPE_OF_TYPE,
-    STATUSES,
-    Reason,
-    reasons_from_json,
-    reasons_json,
-)
-from evidence.models import (
-    OVERRIDE_TARGETS,
-    AuditLog,
-    ClaimVerdict,
-    GradingOverride,
-    StudyAppraisal,
-)
+from evidence.errors import NotFound
+from evidence.grading_rules import DEFAULT_SCOPE, GRADING_VERSION, SCOPE_OF_TYPE, reasons_json
+from evidence.models import StudyAppraisal
+from evidence.overrides import Override, apply_study_overrides, current_overrides
 from evidence.review import REJECTED, Decision, current_decisions, judged_stance
+from evidence.verdicts import Cause, Verdict, current_verdicts, record_verdict
 
 __all__ = [
-    "STUDY_FIELDS",
-    "Cause",
     "ClaimGrade",
     "EvidenceRow",
-    "Override",
-    "Verdict",
+    "appraise_articles",
     "assess_claim",
     "claims_linked_to",
-    "current_verdicts",
     "grade_claims",
+    "load_facts",
     "regrade_after_ingest",
-    "set_override",
     "stored_appraisals",
-    "verdict_label",
-    "verdict_history",
 ]
 
 APPRAISALS: Table = StudyAppraisal.__table__  # type: ignore[attr-defined]
-OVERRIDES: Table = GradingOverride.__table__  # type: ignore[attr-defined]
-VERDICTS: Table = ClaimVerdict.__table__  # type: ignore[attr-defined]
-AUDIT: Table = AuditLog.__table__  # type: ignore[attr-defined]
-
-#: Appraisal fields a reviewer may override, with their allowed values (None: any int >= 0).
-STUDY_FIELDS: dict[str, tuple[str, ...] | None] = {
-    "design": DESIGNS,
-    "population": POPULATIONS,
-    "status": STATUSES,
-    "sample_size": None,
-    "rob_flags": ROB_FLAGS,  # a list of these
-}
 
 #: A PMID list goes into one IN (...) per chunk (SQLite's bound-variable limit).
 CHUNK = 500
@@ -99,30 +64,6 @@ CHUNK = 500
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a grading ran: kind (audit, grade, ingest, review, override, refresh), a reference
-    (run id, decision id, override id) and who, when a person caused it."""
-
-    kind: str
-    ref: str | None = None
-    actor: str | None = None
-
-    def describe(self) -> str:
-        out = self.kind + (f" {self.ref}" if self.ref else "")
-        return out + (f" by {self.actor}" if self.actor else "")
-
-
-@dataclass(frozen=True)
-class Override:
-    id: int
-    field: str
-    value: Any
-    reviewer: str
-    reason: str
-    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -143,37 +84,6 @@ class EvidenceRow:
     overrides: tuple[Override, ...]
     role: str  # from the assessment: deciding | eligible | context | excluded | rejected
     why: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One `claim_verdict` row."""
-
-    id: int
-    claim_id: str
-    at: dt.datetime
-    grading_version: str
-    scope: str
-    verdict: str
-    lean: str
-    certainty: str | None
-    support_share: float | None
-    basis: str
-    sort_label: str
-    cebm_level: int | None
-    reasons: tuple[Reason, ...]
-    studies: tuple[dict[str, Any], ...]
-    changed: tuple[str, ...]
-    why: str
-    cause: str
-    cause_ref: str | None
-    actor: str | None
-    previous_id: int | None
-
-    @property
-    def label(self) -> str:
-        """The verdict as shown: "supported", or "insufficient (leans support)"."""
-        return verdict_label(self.verdict, self.lean)
 
 
 @dataclass(frozen=True)
@@ -322,187 +232,13 @@ def stored_appraisals(conn: Connection, pmid: int) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-# --- overrides ---------------------------------------------------------------------------------
-
-
-def _current_overrides(
-    conn: Connection, target: str, ids: Iterable[str]
-) -> dict[str, list[Override]]:
-    """target id -> its current (not cleared) overrides, by field name."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    out: dict[str, list[Override]] = {}
-    latest: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(wanted), CHUNK):
-        rows = conn.execute(
-            select(OVERRIDES)
-            .where(
-                OVERRIDES.c.target == target,
-                OVERRIDES.c.target_id.in_(wanted[start : start + CHUNK]),
-            )
-            .order_by(OVERRIDES.c.id)
-        )
-        for row in rows:
-            latest[(str(row.target_id), str(row.field))] = row
-    for (target_id, field), row in sorted(latest.items()):
-        if row.value is None:
-            continue
-        out.setdefault(target_id, []).append(
-            Override(
-                int(row.id),
-                field,
-                json.loads(row.value),
-                str(row.reviewer),
-                str(row.reason),
-                row.at,
-            )
-        )
-    return out
-
-
-def _apply_study_overrides(appraisal: Appraisal, overrides: Sequence[Override]) -> Appraisal:
-    if not overrides:
-        return appraisal
-    changes: dict[str, Any] = {}
-    reasons = list(appraisal.reasons)
-    for o in overrides:
-        value = tuple(sorted(o.value)) if o.field == "rob_flags" else o.value
-        computed = getattr(appraisal, o.field)
-        changes[o.field] = value
-        reasons.append(
-            Reason(
-                "override",
-                f"override.{o.field}",
-                f"{o.field} set to {_show(value)} by {o.reviewer}: {o.reason} "
-                f"(computed: {_show(computed)})",
-            )
-        )
-    design = changes.get("design", appraisal.design)
-    updated = replace(appraisal, **changes, cebm_level=CEBM_LEVEL[design], reasons=tuple(reasons))
-    return replace(
-        updated,
-        letter=letter_for(
-            updated.design, updated.population, updated.sample_size, updated.rob_flags
-        ),
-    )
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, tuple | list):
-        return ", ".join(str(v) for v in value) or "none"
-    return "unknown" if value is None else str(value)
-
-
-def _validate(target: str, field: str, value: Any) -> Any:
-    if target == "study":
-        allowed = STUDY_FIELDS[field]
-        if field == "sample_size":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise InputError(f"sample_size must be a whole number >= 0, not {value!r}")
-            return value
-        if field == "rob_flags":
-            flags = [value] if isinstance(value, str) else value
-            if not isinstance(flags, list) or any(f not in ROB_FLAGS for f in flags):
-                raise InputError(f"rob_flags must be a list of: {', '.join(ROB_FLAGS)}")
-            return sorted(set(flags))
-        assert allowed is not None
-        if value not in allowed:
-            raise InputError(f"{field} must be one of {', '.join(allowed)}, not {value!r}")
-        return value
-    allowed_values = CLAIM_FLAGS[field]
-    if value not in allowed_values or type(value) is not type(allowed_values[0]):
-        shown = ", ".join(json.dumps(v) for v in allowed_values)
-        raise InputError(f"flag {field} takes one of {shown}, not {json.dumps(value)}")
-    return value
-
-
-def set_override(
-    conn: Connection,
-    target: str,
-    target_id: str,
-    field: str,
-    value: Any,
-    *,
-    reviewer: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> int:
-    """Record an override (value None clears it) and its audit row; returns the override id.
-
-    Raises InputError for an empty reviewer or reason, an unknown field or a bad value, and
-    NotFound for an unknown article or claim. Nothing is written when it raises.
-    """
-    if target not in OVERRIDE_TARGETS:
-        raise InputError(
-            f"unknown override target {target!r}; one of {', '.join(OVERRIDE_TARGETS)}"
-        )
-    reviewer, reason = (reviewer or "").strip(), (reason or "").strip()
-    if not reviewer:
-        raise InputError("a reviewer name is required (--reviewer NAME)")
-    if not reason:
-        raise InputError("an override needs a reason (--reason TEXT)")
-    if target == "study":
-        if (
-            conn.execute(
-                text("SELECT 1 FROM article WHERE pmid = :p"), {"p": int(target_id)}
-            ).first()
-            is None
-        ):
-            raise NotFound(f"no article {target_id}; see: evidence articles search")
-        claim_id = None
-    else:
-        if (
-            conn.execute(text("SELECT 1 FROM claim WHERE id = :c"), {"c": target_id}).first()
-            is None
-        ):
-            raise NotFound(f"no claim {target_id!r}; see: evidence claims list")
-        claim_id = target_id
-    known = STUDY_FIELDS if target == "study" else CLAIM_FLAGS
-    if field not in known:
-        kind = "appraisal field" if target == "study" else "claim flag"
-        raise InputError(f"unknown {kind} {field!r}; one of {', '.join(known)}")
-    if value is not None:
-        value = _validate(target, field, value)
-    now = now or utcnow()
-    before = _current_overrides(conn, target, [target_id]).get(target_id, [])
-    previous = next((o.value for o in before if o.field == field), None)
-    new_id = conn.execute(
-        insert(OVERRIDES)
-        .values(
-            target=target,
-            target_id=str(target_id),
-            field=field,
-            value=None if value is None else json.dumps(value),
-            reviewer=reviewer,
-            reason=reason,
-            at=now,
-        )
-        .returning(OVERRIDES.c.id)
-    ).scalar_one()
-    conn.execute(
-        insert(AUDIT).values(
-            actor=reviewer,
-            at=now,
-            entity="study_appraisal" if target == "study" else "claim",
-            entity_id=str(target_id),
-            claim_id=claim_id,
-            action=f"override.{'clear' if value is None else 'set'}",
-            before=json.dumps({field: previous}),
-            after=json.dumps({field: value}),
-            reason=reason,
-        )
-    )
-    return int(new_id)
-
-
 # --- claim evidence and assessment --------------------------------------------------------------
 
 
 def _claim_flags(
     conn: Connection, claim_id: str, claim_type: str | None
 ) -> tuple[ClaimFlags, list[Override]]:
-    overrides = _current_overrides(conn, "claim", [claim_id]).get(claim_id, [])
+    overrides = current_overrides(conn, "claim", [claim_id]).get(claim_id, [])
     values: dict[str, Any] = {"scope": SCOPE_OF_TYPE.get(claim_type or "", DEFAULT_SCOPE)}
     values.update({o.field: o.value for o in overrides})
     return ClaimFlags(**values), overrides
@@ -571,10 +307,9 @@ def assess_claim(
     computed = appraise_articles(
         conn, [e["pmid"] for e in linked], now=now or utcnow(), store=store
     )
-    overrides = _current_overrides(conn, "study", [str(p) for p in computed])
+    overrides = current_overrides(conn, "study", [str(p) for p in computed])
     effective = {
-        pmid: _apply_study_overrides(a, overrides.get(str(pmid), []))
-        for pmid, a in computed.items()
+        pmid: apply_study_overrides(a, overrides.get(str(pmid), [])) for pmid, a in computed.items()
     }
     studies = [
         LinkedStudy(effective[e["pmid"]], e["stance"], e["source"])
@@ -606,136 +341,6 @@ def assess_claim(
     return ClaimGrade(claim_id, assessment, flags, evidence)
 
 
-def _row_to_verdict(row: Any) -> Verdict:
-    return Verdict(
-        id=int(row.id),
-        claim_id=str(row.claim_id),
-        at=row.at,
-        grading_version=str(row.grading_version),
-        scope=str(row.scope),
-        verdict=str(row.verdict),
-        lean=str(row.lean),
-        certainty=row.certainty,
-        support_share=row.support_share,
-        basis=str(row.basis),
-        sort_label=str(row.sort_label),
-        cebm_level=row.cebm_level,
-        reasons=reasons_from_json(row.reasons),
-        studies=tuple(json.loads(row.studies)),
-        changed=tuple(json.loads(row.changed)),
-        why=str(row.why),
-        cause=str(row.cause),
-        cause_ref=row.cause_ref,
-        actor=row.actor,
-        previous_id=row.previous_id,
-    )
-
-
-def verdict_history(conn: Connection, claim_id: str) -> list[Verdict]:
-    """The claim's verdict rows, oldest first."""
-    if conn.execute(text("SELECT 1 FROM claim WHERE id = :c"), {"c": claim_id}).first() is None:
-        raise NotFound(f"no claim {claim_id!r}; see: evidence claims list")
-    rows = conn.execute(
-        select(VERDICTS).where(VERDICTS.c.claim_id == claim_id).order_by(VERDICTS.c.id)
-    )
-    return [_row_to_verdict(r) for r in rows]
-
-
-def current_verdicts(conn: Connection) -> dict[str, Verdict]:
-    """claim id -> its latest verdict row, for every graded claim."""
-    latest = select(func.max(VERDICTS.c.id)).group_by(VERDICTS.c.claim_id)
-    rows = conn.execute(select(VERDICTS).where(VERDICTS.c.id.in_(latest)))
-    return {str(r.claim_id): _row_to_verdict(r) for r in rows}
-
-
-def _studies_json(assessment: ClaimAssessment) -> list[dict[str, Any]]:
-    return [asdict(s) for s in assessment.studies]
-
-
-def _state(assessment: ClaimAssessment) -> dict[str, Any]:
-    return {
-        "verdict": (assessment.verdict, assessment.lean),
-        "certainty": assessment.certainty,
-        "reasons": reasons_json(assessment.reasons),
-    }
-
-
-def _what_changed(previous: Verdict | None, assessment: ClaimAssessment) -> list[str]:
-    if previous is None:
-        return ["initial"]
-    now = _state(assessment)
-    before = {
-        "verdict": (previous.verdict, previous.lean),
-        "certainty": previous.certainty,
-        "reasons": reasons_json(previous.reasons),
-    }
-    return [key for key in ("verdict", "certainty", "reasons") if now[key] != before[key]]
-
-
-def _describe(previous: Verdict | None, assessment: ClaimAssessment, cause: Cause) -> str:
-    """What changed, in words: verdict and certainty moves, then the evidence that moved them."""
-    if previous is None:
-        counted = sum(1 for s in assessment.studies if s.role in ("deciding", "eligible"))
-        studies = "study" if counted == 1 else "studies"
-        return f"first assessment ({counted} counted {studies}; {cause.describe()})"
-    parts = []
-    label = verdict_label(assessment.verdict, assessment.lean)
-    old_label = verdict_label(previous.verdict, previous.lean)
-    if label != old_label:
-        parts.append(f"verdict {old_label} -> {label}")
-    if previous.certainty != assessment.certainty:
-        parts.append(
-            f"certainty {previous.certainty or 'none'} -> {assessment.certainty or 'none'}"
-        )
-    old = {int(s["pmid"]): s for s in previous.studies}
-    new = {s.pmid: s for s in assessment.studies}
-    counts = ("deciding", "eligible")
-    for pmid in sorted(set(old) | set(new)):
-        before, after = old.get(pmid), new.get(pmid)
-        if (
-            after is not None
-            and after.role in counts
-            and (before is None or before["role"] not in counts)
-        ):
-            parts.append(f"PMID {pmid} now counts ({after.stance}, {after.stance_source})")
-        elif (
-            before is not None
-            and before["role"] in counts
-            and (after is None or after.role not in counts)
-        ):
-            parts.append(
-                f"PMID {pmid} no longer counts ({after.why if after else 'no longer linked'})"
-            )
-        elif before is not None and after is not None and before["stance"] != after.stance:
-            parts.append(
-                f"PMID {pmid} {before['stance']} -> {after.stance} ({after.stance_source})"
-            )
-        elif (
-            after is not None
-            and after.why != (before or {}).get("why")
-            and after.role == "excluded"
-        ):
-            parts.append(f"PMID {pmid} excluded: {after.why}")
-    if previous.grading_version != GRADING_VERSION:
-        parts.append(f"grading rules {previous.grading_version} -> {GRADING_VERSION}")
-    if not parts:
-        old_codes = {r.code for r in previous.reasons}
-        new_codes = {r.code for r in assessment.reasons}
-        added, removed = sorted(new_codes - old_codes), sorted(old_codes - new_codes)
-        parts.append(
-            "reasons changed"
-            + (f"; added {', '.join(added)}" if added else "")
-            + (f"; removed {', '.join(removed)}" if removed else "")
-        )
-    return "; ".join(parts) + f" ({cause.describe()})"
-
-
-def verdict_label(verdict: str, lean: str) -> str:
-    return (
-        f"insufficient (leans {lean})" if verdict == "insufficient" and lean != "none" else verdict
-    )
-
-
 def grade_claims(
     conn: Connection,
     claim_ids: Sequence[str] | None = None,
@@ -756,36 +361,10 @@ def grade_claims(
     out = []
     for claim_id in claim_ids:
         grade = assess_claim(conn, claim_id, now=now, store=True)
-        previous = latest.get(claim_id)
-        changed = _what_changed(previous, grade.assessment)
-        if not changed:
-            out.append(replace(grade, verdict=previous))
-            continue
-        a = grade.assessment
-        row = {
-            "claim_id": claim_id,
-            "at": now,
-            "grading_version": GRADING_VERSION,
-            "scope": a.scope,
-            "verdict": a.verdict,
-            "lean": a.lean,
-            "certainty": a.certainty,
-            "support_share": a.support_share,
-            "basis": a.basis,
-            "sort_label": a.sort,
-            "cebm_level": a.cebm_level,
-            "reasons": reasons_json(a.reasons),
-            "studies": json.dumps(_studies_json(a), ensure_ascii=False, sort_keys=True),
-            "changed": json.dumps(changed),
-            "why": _describe(previous, a, cause),
-            "cause": cause.kind,
-            "cause_ref": cause.ref,
-            "actor": cause.actor,
-            "previous_id": previous.id if previous else None,
-        }
-        new_id = conn.execute(insert(VERDICTS).values(**row).returning(VERDICTS.c.id)).scalar_one()
-        stored = conn.execute(select(VERDICTS).where(VERDICTS.c.id == new_id)).one()
-        out.append(replace(grade, verdict=_row_to_verdict(stored), changed=True))
+        verdict, changed = record_verdict(
+            conn, claim_id, grade.assessment, latest.get(claim_id), cause, now
+        )
+        out.append(replace(grade, verdict=verdict, changed=changed))
     return out
 
 

@@ -24,8 +24,9 @@ from sqlalchemy.engine import Connection
 from evidence import db, linking
 from evidence.appraisal import appraise
 from evidence.certainty import ClaimFlags, LinkedStudy, assess
-from evidence.grading import Cause, grade_claims, load_facts
+from evidence.grading import grade_claims, load_facts
 from evidence.ingest import ingest_file
+from evidence.verdicts import Cause
 from tests.eutils_server import make_article_xml
 from tests.test_grading import article_set
 

@@ -17,7 +17,8 @@ from evidence.documents import get_document
 from evidence.grading_rules import reasons_json
 
 if TYPE_CHECKING:
-    from evidence.grading import ClaimGrade, Verdict
+    from evidence.grading import ClaimGrade
+    from evidence.verdicts import Verdict
 
 
 @click.group()
@@ -110,7 +111,8 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
         evidence claims show caffeine-acts-on-opioid-receptors
     """
     from evidence.db import connect
-    from evidence.grading import assess_claim, current_verdicts
+    from evidence.grading import assess_claim
+    from evidence.verdicts import current_verdicts
 
     engine = app.ready_engine()
     with Session(engine) as session:
@@ -236,7 +238,7 @@ def assessment_json(live: ClaimGrade, stored: Verdict | None) -> dict[str, Any]:
 
 def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
     """Verdict, certainty and reasons, then the evidence table; flags a stale record."""
-    from evidence.grading import verdict_label
+    from evidence.verdicts import verdict_label
 
     a = live.assessment
     lines = [
@@ -295,7 +297,7 @@ def history(app: App, claim_id: str, as_json: bool) -> None:
         evidence claims history safe-short-term
     """
     from evidence.db import connect
-    from evidence.grading import verdict_history
+    from evidence.verdicts import verdict_history
 
     with connect(app.ready_engine()) as conn:
         rows = verdict_history(conn, claim_id)

@@ -60,8 +60,9 @@ def grade(app: App, claim_id: str | None) -> None:
         evidence grade --claim opioid-withdrawal-relief
     """
     from evidence.db import connect
-    from evidence.grading import Cause, grade_claims
+    from evidence.grading import grade_claims
     from evidence.grading_rules import GRADING_VERSION
+    from evidence.verdicts import Cause
 
     engine = app.ready_engine()
     with connect(engine) as conn, conn.begin():

@@ -94,7 +94,8 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
-    from evidence.grading import Cause, grade_claims
+    from evidence.grading import grade_claims
+    from evidence.verdicts import Cause
 
     with connect(app.ready_engine()) as conn, conn.begin():
         made = decide(conn, link_id, reviewer, decision, stance, note)
@@ -141,7 +142,9 @@ def _override(
     reason: str | None,
 ) -> None:  # fmt: skip
     from evidence.db import connect
-    from evidence.grading import Cause, claims_linked_to, grade_claims, set_override
+    from evidence.grading import claims_linked_to, grade_claims
+    from evidence.overrides import set_override
+    from evidence.verdicts import Cause
 
     field, value = (setting.strip(), None) if clear else _assignment(setting)
     with connect(app.ready_engine()) as conn, conn.begin():
