@@ -191,6 +191,47 @@ def ingest_file(
     return result
 
 
+def store_bodies(
+    engine: Engine,
+    client: PubMedClient,
+    bodies: Iterable[bytes],
+    result: IngestResult,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> None:
+    """Parse and store efetch bodies, one transaction each (a kill loses at most one batch).
+
+    The run row is brought up to date in the same transaction, so it never claims more than
+    the database holds; the fetched PMIDs are appended to `result.pmids`.
+    """
+    done = 0
+    if progress:
+        progress(0, total)
+    for body in bodies:
+        records = parsing.parse_bytes(body, name="efetch response")
+        with connect(engine) as conn, conn.begin():
+            writer = ArticleWriter(conn, run_id=result.run_id, now=utcnow())
+            _apply(writer, encoded_messages(records, batch_size=len(records) + 1), result)
+            result.requests = client.stats.requests
+            _record_run(conn, result, "running", None)
+        fetched = [rec.pmid for rec in records if isinstance(rec, ParsedArticle)]
+        result.pmids.extend(fetched)
+        done += len(fetched)
+        if progress:
+            progress(done, total)
+
+
+def start_run(engine: Engine, kind: str, source: str) -> IngestResult:
+    """Open an ingest run (status running) for work that stores records in several steps."""
+    return IngestResult(run_id=_start_run(engine, kind, source), source=source)
+
+
+def finish_run(engine: Engine, result: IngestResult, status: str, message: str | None) -> None:
+    result.status = status
+    with engine.begin() as conn:
+        _record_run(conn, result, status, message)
+
+
 def ingest_search(
     engine: Engine,
     client: PubMedClient,
@@ -209,21 +250,9 @@ def ingest_search(
         total = sum(w.count for w in windows)
         if max_records is not None:
             total = min(total, max_records)
-        done = 0
-        if progress:
-            progress(0, total)
-        for body in client.fetch(windows, max_records=max_records):
-            records = parsing.parse_bytes(body, name="efetch response")
-            with connect(engine) as conn, conn.begin():
-                writer = ArticleWriter(conn, run_id=result.run_id, now=utcnow())
-                _apply(writer, encoded_messages(records, batch_size=len(records) + 1), result)
-                result.requests = client.stats.requests
-                _record_run(conn, result, "running", None)
-            fetched = [rec.pmid for rec in records if isinstance(rec, ParsedArticle)]
-            result.pmids.extend(fetched)
-            done += len(fetched)
-            if progress:
-                progress(done, total)
+        store_bodies(
+            engine, client, client.fetch(windows, max_records=max_records), result, progress, total
+        )
         result.requests = client.stats.requests
         result.status = "succeeded"
         with engine.begin() as conn:

@@ -532,3 +532,59 @@ class ClaimVerdict(SQLModel, table=True):
     cause_ref: str | None = Field(default=None, max_length=100)  # run id, decision id ...
     actor: str | None = Field(default=None, max_length=100)
     previous_id: int | None = Field(default=None, foreign_key="claim_verdict.id")
+
+
+# --- Scheduled refresh -----------------------------------------------------------------------
+# `refresh_run`: one `evidence refresh` (status, counts, errors, its digest as JSON).
+# `refresh_claim`: one claim's searches in one run: the edat/mdat windows asked, the hits, what
+# was fetched, and whether it finished. A claim's watermark is the `until` of its latest `done`
+# row with the same query hash: the next run searches from there (minus an overlap).
+
+REFRESH_STATUSES = ("running", "succeeded", "nothing_new", "partial", "failed", "interrupted")
+
+
+class RefreshRun(SQLModel, table=True):
+    __tablename__ = "refresh_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default="running", max_length=20, index=True)
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    today: dt.date  # the day the windows end on
+    claim_filter: str | None = Field(default=None, max_length=100)  # --claim, if given
+    ingest_run_id: int | None = Field(
+        default=None, foreign_key="ingest_run.id", ondelete="SET NULL"
+    )
+    n_claims: int = 0
+    n_failed: int = 0
+    n_searches: int = 0  # esearch requests
+    n_fetches: int = 0  # efetch requests
+    n_requests: int = 0  # every E-utilities request, retries included
+    n_fetched: int = 0  # records fetched
+    n_new: int = 0
+    n_updated: int = 0
+    n_new_links: int = 0
+    n_verdict_changes: int = 0
+    errors: str = Field(default="[]", sa_type=Text)  # JSON list of one-line messages
+    digest: str | None = Field(default=None, sa_type=Text)  # JSON
+    host: str | None = Field(default=None, max_length=255)
+    pid: int | None = None
+
+
+class RefreshClaim(SQLModel, table=True):
+    __tablename__ = "refresh_claim"
+    __table_args__ = (Index("ix_refresh_claim_claim_status", "claim_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="refresh_run.id", ondelete="CASCADE", index=True)
+    claim_id: str = Field(foreign_key="claim.id", ondelete="CASCADE", max_length=100)
+    mode: str = Field(max_length=12)  # full | incremental
+    query_hash: str = Field(max_length=64)
+    since: dt.date | None = None  # windows' first day (None: full search)
+    until: dt.date  # windows' last day: the watermark once done
+    n_hits: int = 0
+    n_fetched: int = 0
+    n_requests: int = 0
+    status: str = Field(default="running", max_length=12)  # running | done | failed
+    error: str | None = Field(default=None, sa_type=Text)
+    finished_at: dt.datetime | None = None

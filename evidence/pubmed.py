@@ -1,4 +1,4 @@
-"""PubMed E-utilities client: esearch (history server), efetch in batches, epost. Raw XML out.
+"""PubMed E-utilities client: esearch (history server), efetch in batches or by id, epost.
 
 This is the only module that imports ``Bio.Entrez``; Biopython is the transport, and this module
 adds what Biopython does not do (see ``reference/pubmed.md``):
@@ -38,7 +38,8 @@ import time
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal, TypeVar
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
@@ -198,7 +199,9 @@ class SearchWindow:
     inclusive, or None for no date limit) re-create it if the WebEnv expires.  A window made by
     :meth:`PubMedClient.post` has ``term == ""`` and ``datetype == ""``; ``count`` is then the
     number of distinct ids posted.  A window with ``count == 0`` has nothing to fetch (and may
-    have an empty ``webenv``).
+    have an empty ``webenv``).  ``ids`` holds the window's PMIDs (all of them: a window is below
+    the cap) when it was searched ``with_ids``, so a caller can pick the new ones before fetching;
+    it is left out of the repr, where up to 9,999 ids would drown a log line.
     """
 
     term: str
@@ -208,6 +211,7 @@ class SearchWindow:
     count: int
     webenv: str
     query_key: str
+    ids: tuple[int, ...] = field(default=(), repr=False)
 
     @property
     def is_posted(self) -> bool:
@@ -316,9 +320,11 @@ class _SearchResult:
     webenv: str
     query_key: str
     notes: tuple[str, ...]
+    ids: tuple[int, ...]
 
 
-def _parse_esearch(body: bytes) -> _SearchResult:
+def _parse_esearch(body: bytes, retmax: int = 0) -> _SearchResult:
+    """Parse an eSearchResult; ``retmax`` is what was asked for, so a short IdList is caught."""
     root = _parse_xml(body, "esearch")
     if root.tag != "eSearchResult":
         raise _Transient(f"unexpected esearch response <{root.tag}>")
@@ -333,6 +339,10 @@ def _parse_esearch(body: bytes) -> _SearchResult:
     query_key = (root.findtext("QueryKey") or "").strip()
     if count > 0 and not (webenv and query_key):
         raise _Transient("esearch response has no WebEnv/QueryKey although usehistory=y")
+    id_texts = [(e.text or "").strip() for e in root.iterfind("IdList/Id")]
+    if not all(t.isdigit() for t in id_texts) or len(id_texts) != min(count, retmax):
+        # The ids are how a refresh decides what to fetch: a partial list would miss records.
+        raise _Transient(f"esearch IdList holds {len(id_texts)} ids for Count {count}")
     # ErrorList (PhraseNotFound, FieldNotFound ...) and WarningList are warnings, not failures:
     # PubMed searched what it understood and the count says what it found.
     notes = tuple(
@@ -340,7 +350,7 @@ def _parse_esearch(body: bytes) -> _SearchResult:
         for child in root.iterfind("ErrorList/*")
         if isinstance(child.tag, str)
     )
-    return _SearchResult(count, webenv, query_key, notes)
+    return _SearchResult(count, webenv, query_key, notes, tuple(map(int, id_texts)))
 
 
 def _parse_epost(body: bytes) -> tuple[str, str, tuple[str, ...]]:
@@ -583,6 +593,7 @@ class PubMedClient:
         mindate: str | None = None,
         maxdate: str | None = None,
         datetype: str = "edat",
+        with_ids: bool = False,
     ) -> list[SearchWindow]:
         """Run ``term`` on the history server; return windows that each hold < 10,000 hits.
 
@@ -592,6 +603,10 @@ class PubMedClient:
         that range is split.  Splitting halves the range by days until each window is under the
         cap; the windows are disjoint, in date order, and together cover the range (windows with
         0 hits are kept).  A single day still over the cap raises :class:`PubMedQueryError`.
+
+        ``with_ids`` makes each esearch return its PMIDs as well (``retmax`` 9,999), filling
+        :attr:`SearchWindow.ids` in the same one request per window; esearches that only find a
+        range over the cap carry ids that are thrown away, the price of not knowing beforehand.
         """
         term = " ".join((term or "").split())
         if not term:
@@ -604,7 +619,7 @@ class PubMedClient:
         known: int | None = None
         unbounded: int | None = None
         if lo is None and hi is None:
-            first = self._esearch(term, datetype, None, None)
+            first = self._esearch(term, datetype, None, None, with_ids)
             if first.count < ESEARCH_CAP:
                 return [first]
             known = unbounded = first.count
@@ -619,7 +634,7 @@ class PubMedClient:
         hi = hi or max(default_hi, lo)
         if lo > hi:
             raise InputError(f"mindate {mindate} is after maxdate {maxdate}; swap them")
-        windows = self._split(term, datetype, lo, hi, known)
+        windows = self._split(term, datetype, lo, hi, known, with_ids)
         total = sum(w.count for w in windows)
         if len(windows) > 1:
             logger.info("%r: %d hits in %d date windows", term, total, len(windows))
@@ -633,6 +648,22 @@ class PubMedClient:
                 unbounded,
             )
         return windows
+
+    def search_ids(
+        self,
+        term: str,
+        *,
+        mindate: str | None = None,
+        maxdate: str | None = None,
+        datetype: str = "edat",
+    ) -> list[int]:
+        """The PMIDs matching ``term`` (sorted, distinct), beyond the cap: :meth:`search`'s
+        windows ``with_ids``, one esearch each.  For an incremental refresh, which fetches only
+        the ids it has not stored (:meth:`fetch_ids`)."""
+        windows = self.search(
+            term, mindate=mindate, maxdate=maxdate, datetype=datetype, with_ids=True
+        )
+        return sorted({pmid for window in windows for pmid in window.ids})
 
     def fetch(
         self, windows: Sequence[SearchWindow], *, max_records: int | None = None
@@ -727,7 +758,9 @@ class PubMedClient:
         return window
 
     def fetch_pmids(self, pmids: Sequence[int]) -> Iterator[bytes]:
-        """Fetch the given PMIDs (deduplicated): epost in chunks of 10,000, then efetch each."""
+        """Fetch the given PMIDs (deduplicated): epost in chunks of 10,000, then efetch each.
+
+        :meth:`fetch_ids` does the same without the epost requests."""
         ids = _unique_pmids(pmids)
         for start in range(0, len(ids), EPOST_MAX):
             window = self.post(ids[start : start + EPOST_MAX])
@@ -736,34 +769,86 @@ class PubMedClient:
             finally:
                 self._posted.pop((window.webenv, window.query_key), None)
 
+    def fetch_ids(self, pmids: Sequence[int]) -> Iterator[bytes]:
+        """Yield verified efetch bodies for the given PMIDs (deduplicated, order kept).
+
+        Asks by explicit ``id=`` lists of ``batch_size``: N ids cost ceil(N / batch_size)
+        efetch requests and nothing else (no epost, no history server to expire).  Biopython
+        sends a list of 200+ ids (or over 1,000 characters of parameters) by POST, so long
+        lists do not hit URL limits.  PMIDs that NCBI no longer has are left out of its answer:
+        that is logged as a warning, not an error.
+        """
+        ids = _unique_pmids(pmids)
+        for start in range(0, len(ids), self.batch_size):
+            chunk = ids[start : start + self.batch_size]
+            params: dict[str, object] = {
+                "db": "pubmed",
+                "retmode": "xml",
+                "id": ",".join(map(str, chunk)),
+            }
+            body, records = self._request("efetch", params, _verify_efetch_pair)
+            if records < len(chunk):
+                logger.warning(
+                    "efetch by id: %d of %d PMIDs were not returned (deleted or unknown at NCBI)",
+                    len(chunk) - records,
+                    len(chunk),
+                )
+            self.stats.records += records
+            yield body
+
     # -- searching ---------------------------------------------------------------------------
 
     def _esearch(
-        self, term: str, datetype: str, lo: dt.date | str | None, hi: dt.date | str | None
+        self,
+        term: str,
+        datetype: str,
+        lo: dt.date | str | None,
+        hi: dt.date | str | None,
+        with_ids: bool,
     ) -> SearchWindow:
         mindate = _format_date(lo) if isinstance(lo, dt.date) else lo
         maxdate = _format_date(hi) if isinstance(hi, dt.date) else hi
-        params: dict[str, object] = {"db": "pubmed", "term": term, "usehistory": "y", "retmax": 0}
+        # PubMed returns at most 9,999 ids (retstart + retmax <= 9,999): all of a window's.
+        retmax = ESEARCH_CAP - 1 if with_ids else 0
+        params: dict[str, object] = {
+            "db": "pubmed",
+            "term": term,
+            "usehistory": "y",
+            "retmax": retmax,
+        }
         if mindate is not None or maxdate is not None:
             params.update(datetype=datetype, mindate=mindate, maxdate=maxdate)
-        result = self._request("esearch", params, _parse_esearch)
+        result = self._request("esearch", params, partial(_parse_esearch, retmax=retmax))
         # A term PubMed did not know is routine in a long OR-query that still found records
         # (say so with -v); with nothing found it may be the reason, so it is a warning.
         level = logging.WARNING if result.count == 0 else logging.INFO
         for note in result.notes:
             logger.log(level, "esearch %r: %s", term, note)
         return SearchWindow(
-            term, datetype, mindate, maxdate, result.count, result.webenv, result.query_key
+            term,
+            datetype,
+            mindate,
+            maxdate,
+            result.count,
+            result.webenv,
+            result.query_key,
+            result.ids,
         )
 
     def _split(
-        self, term: str, datetype: str, lo: dt.date, hi: dt.date, known: int | None
+        self,
+        term: str,
+        datetype: str,
+        lo: dt.date,
+        hi: dt.date,
+        known: int | None,
+        with_ids: bool,
     ) -> list[SearchWindow]:
         # ``known`` is a count inferred from the parent (parent - left sibling).  When it is
         # already over the cap the esearch is skipped; an inference can only cause an extra
         # split, never a missed record, because every window returned was searched itself.
         if known is None or known < ESEARCH_CAP or lo == hi:
-            window = self._esearch(term, datetype, lo, hi)
+            window = self._esearch(term, datetype, lo, hi, with_ids)
             if window.count < ESEARCH_CAP:
                 return [window]
             known = window.count
@@ -774,10 +859,10 @@ class PubMedClient:
                     f"{ESEARCH_CAP}; narrow the query (add terms or filters) to fetch them all"
                 )
         mid = lo + dt.timedelta(days=(hi - lo).days // 2)
-        left = self._split(term, datetype, lo, mid, None)
+        left = self._split(term, datetype, lo, mid, None, with_ids)
         left_count = sum(w.count for w in left)
         right = self._split(
-            term, datetype, mid + dt.timedelta(days=1), hi, max(known - left_count, 0)
+            term, datetype, mid + dt.timedelta(days=1), hi, max(known - left_count, 0), with_ids
         )
         return left + right
 
@@ -791,7 +876,11 @@ class PubMedClient:
                 )
             self._posted.pop((window.webenv, window.query_key), None)
             return self.post(ids)
-        return self._esearch(window.term, window.datetype, window.mindate, window.maxdate)
+        # A window searched with ids has some (only empty windows have none, and those are
+        # never fetched), so its renewal asks for them again.
+        return self._esearch(
+            window.term, window.datetype, window.mindate, window.maxdate, bool(window.ids)
+        )
 
     # -- one request, with limiter and retries -----------------------------------------------
 

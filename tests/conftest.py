@@ -32,7 +32,8 @@ TABLES = (
     "abstract_section, author, publication_type, mesh_heading, mesh_qualifier, keyword, "
     "comment_correction, article_revision, deleted_citation, article, ingest_run, "
     "claim_revision, claim_quote, claim, document_version, document, evidence_link, claim_hit, "
-    "review_decision, audit_log, study_appraisal, grading_override, claim_verdict"
+    "review_decision, audit_log, study_appraisal, grading_override, claim_verdict, "
+    "refresh_claim, refresh_run"
 )
 
 

@@ -21,10 +21,11 @@ Standalone, for demos: ``python -m tests.eutils_server --xml FILE [--port N]``.
 
 Search semantics (a subset of PubMed's, enough for tests): boolean AND / OR / NOT (upper case,
 evaluated left to right as PubMed does), parentheses, quoted phrases, trailing ``*`` wildcards,
-implicit AND between terms, field tags ``[ti] [ab] [tiab] [mh] [majr] [pt] [ot] [ta] [au] [all]
-[pmid]`` and date tags ``[dp] [edat] [mdat]`` (``2020[dp]``, ``2020/01:2020/06[edat]``).
-Matching is case-insensitive on word boundaries; unknown tags search all fields.  No automatic
-term mapping or MeSH explosion.  Results are sorted by PMID, descending (PubMed: most recent first).
+implicit AND between terms, field tags ``[ti] [ab] [tiab] [mh] [majr] [pt] [ot] [ta] [au] [all]``,
+``[pmid]``/``[uid]`` (``123[uid]`` is that one record) and date tags ``[dp] [edat] [mdat]``
+(``2020[dp]``, ``2020/01:2020/06[edat]``).  Matching is case-insensitive on word boundaries;
+unknown tags search all fields.  No automatic term mapping or MeSH explosion.  Results are
+sorted by PMID, descending (PubMed: most recent first).
 """
 
 from __future__ import annotations

@@ -274,6 +274,8 @@ def test_stand_in_enforces_the_esearch_cap(big_server: EUtilsServer) -> None:
     body = esearch(retstart="9990", retmax="100")
     assert b"<RetMax>9</RetMax>" in body and b"Restrictions achieved" in body
     assert b"<Count>12500</Count>" in body
+    body = esearch(retmax="10000", usehistory="y")  # the ids come with the history entry
+    assert body.count(b"<Id>") == 9999 and b"<WebEnv>MCID_" in body
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +488,166 @@ def test_fetch_pmids_posts_at_most_10000_per_call(
     posts = server.requests_for("epost")
     assert [len(r.params["id"].split(",")) for r in posts] == [10_000, 30]
     assert client.stats.efetch == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Ids: esearch that returns them, efetch by explicit id lists (what a refresh uses)
+
+
+def test_search_with_ids_carries_each_windows_pmids(
+    server: EUtilsServer, make_client: ClientFactory
+) -> None:
+    client = make_client(server)
+    [plain] = client.search("kratom")
+    [window] = client.search("kratom", with_ids=True)
+    assert plain.ids == () and plain.count == window.count == 30
+    assert window.ids == tuple(sorted(KRATOM, reverse=True))  # PubMed's order
+    assert "ids" not in repr(window)
+    esearches = server.requests_for("esearch")
+    assert len(esearches) == client.stats.esearch == 2  # one per search, ids included
+    assert [(r.params["usehistory"], r.params["retmax"]) for r in esearches] == [
+        ("y", "0"),
+        ("y", "9999"),
+    ]
+    assert client.search_ids("kratom OR coffee") == sorted(KRATOM + COFFEE)
+    assert client.search_ids("kratom", mindate="2016", maxdate="2017/02") == sorted(
+        server.search("kratom", datetype="edat", mindate="2016", maxdate="2017/02")
+    )
+    assert client.search_ids("zzzunknownword") == []
+
+
+def test_search_ids_past_the_cap_one_esearch_per_window(
+    big_server: EUtilsServer, make_client: ClientFactory
+) -> None:
+    big_server.clear_requests()
+    client = make_client(big_server)
+    windows = client.search("caffeine", datetype="edat", with_ids=True)
+    assert len(windows) > 1
+    for window in windows:
+        expected = big_server.search(
+            "caffeine", datetype="edat", mindate=window.mindate, maxdate=window.maxdate
+        )
+        assert window.ids == tuple(expected) and len(window.ids) == window.count
+    esearches = [(r.params.get("mindate"), r.params.get("maxdate")) for r in big_server.requests]
+    assert all(esearches.count((w.mindate, w.maxdate)) == 1 for w in windows)
+    assert {r.util for r in big_server.requests} == {"esearch"}
+    assert all(r.params["retmax"] == "9999" for r in big_server.requests)
+    assert client.search_ids("caffeine", datetype="edat") == list(range(1, BIG_N + 1))
+
+
+def test_expired_window_with_ids_is_searched_again_with_ids(
+    server: EUtilsServer, make_client: ClientFactory
+) -> None:
+    client = make_client(server)
+    windows = client.search("kratom", with_ids=True)
+    server.faults.queue("efetch", "expire")
+    assert sorted(fetched(client.fetch(windows))) == KRATOM
+    assert client.stats.webenv_renewals == 1
+    assert [r.params["retmax"] for r in server.requests_for("esearch")] == ["9999", "9999"]
+
+
+def test_an_incomplete_id_list_is_retried_not_trusted() -> None:
+    body = (
+        b"<eSearchResult><Count>3</Count><RetMax>2</RetMax><RetStart>0</RetStart>"
+        b"<QueryKey>1</QueryKey><WebEnv>MCID_x</WebEnv>"
+        b"<IdList><Id>3</Id><Id>2</Id></IdList></eSearchResult>"
+    )
+    assert pubmed._parse_esearch(body, retmax=2).ids == (3, 2)
+    with pytest.raises(pubmed._Transient, match="2 ids for Count 3"):
+        pubmed._parse_esearch(body, retmax=9999)
+
+
+@pytest.mark.parametrize(("n", "batch"), [(1, 10), (10, 10), (11, 10), (30, 7), (30, 500)])
+def test_fetch_ids_costs_one_efetch_per_batch_and_nothing_else(
+    server: EUtilsServer, make_client: ClientFactory, n: int, batch: int
+) -> None:
+    client = make_client(server, batch_size=batch)
+    wanted = KRATOM[:n][::-1]
+    got = fetched(client.fetch_ids(wanted + wanted[:3]))  # duplicates asked for once
+    assert got == wanted  # order kept
+    efetches = server.requests_for("efetch")
+    assert len(server.requests) == len(efetches) == client.stats.requests == math.ceil(n / batch)
+    assert [r.params["id"] for r in efetches] == [
+        ",".join(map(str, wanted[i : i + batch])) for i in range(0, n, batch)
+    ]
+    assert {r.method for r in efetches} == {"GET"}
+    assert client.stats.records == n
+    assert list(client.fetch_ids([])) == [] and client.stats.efetch == len(efetches)
+
+
+def test_fetch_ids_sends_long_lists_by_post(
+    server: EUtilsServer, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="evidence.pubmed")
+    client = make_client(server, batch_size=250)
+    wanted = KRATOM + list(range(500_000, 500_270))  # 300 ids; 270 unknown to PubMed
+    assert sorted(fetched(client.fetch_ids(wanted))) == KRATOM
+    efetches = server.requests_for("efetch")
+    # Biopython POSTs 200+ ids; the last 50 fit in a URL.
+    assert [(r.method, len(r.params["id"].split(","))) for r in efetches] == [
+        ("POST", 250),
+        ("GET", 50),
+    ]
+    assert "<250 ids>" in caplog.text  # logged in short ...
+    assert API_KEY not in caplog.text  # ... and without the key
+    assert all(r.params["api_key"] == "***" for r in efetches)
+
+
+def test_fetch_ids_warns_about_missing_pmids(
+    server: EUtilsServer, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(server, batch_size=3)
+    server.remove_record(1002)  # deleted at NCBI since it was found
+    with caplog.at_level(logging.WARNING, logger="evidence.pubmed"):
+        got = fetched(client.fetch_ids([1001, 1002, 1003, 424242]))
+    assert got == [1001, 1003]
+    assert "efetch by id: 1 of 3 PMIDs were not returned" in caplog.text
+    assert "1 of 1 PMIDs" in caplog.text  # a batch of nothing but deleted PMIDs is no error
+    assert client.stats.efetch == 2 and client.stats.retries == 0
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "cut", "cut_unframed", "error", "reset"])
+def test_fetch_ids_faults_recover_to_the_same_bodies(
+    server: EUtilsServer,
+    make_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+) -> None:
+    expected = list(make_client(server).fetch_ids(KRATOM))
+    server.clear_requests()
+    caplog.set_level(logging.DEBUG, logger="evidence.pubmed")
+    client = make_client(server)
+    stream = client.fetch_ids(KRATOM)
+    first = next(stream)
+    server.faults.queue("efetch", kind, retry_after=0.3 if kind == "429" else None)
+    assert [first, *stream] == expected
+    assert client.stats.retries == 1 and client.stats.records == 30
+    efetches = server.requests_for("efetch")
+    assert [r.params["id"].split(",")[0] for r in efetches] == ["1001", "1011", "1011", "1021"]
+    assert len(server.requests) == 4  # no esearch, no epost
+    if kind == "429":
+        assert client.stats.throttled == 1
+        assert efetches[2].time - efetches[1].time >= 0.25  # Retry-After honoured
+    assert API_KEY not in caplog.text  # the 429 body echoes the key
+
+
+def test_uid_or_query_in_an_mdat_window_finds_the_revised_records(
+    server: EUtilsServer, make_client: ClientFactory
+) -> None:
+    for pmid in (1003, 2004):
+        server.replace_record(
+            pmid,
+            make_article_xml(
+                pmid, "Retracted study", None, year=2019, edat="2019/01/01", mdat="2025/03/04"
+            ),
+        )
+    client = make_client(server)
+    linked = "(1001[uid] OR 1003[uid] OR 1005[pmid] OR 2004[pmid] OR 424242[uid])"
+    window = {"mindate": "2025/03/01", "maxdate": "2025/03/07", "datetype": "mdat"}
+    assert client.search_ids(linked, **window) == [1003, 2004]
+    assert client.search_ids(linked) == [1001, 1003, 1005, 2004]
+    assert server.search(linked, **window) == [2004, 1003]
+    assert fetched(client.fetch_ids(client.search_ids(linked, **window))) == [1003, 2004]
 
 
 # --------------------------------------------------------------------------------------------
@@ -732,6 +894,17 @@ def test_stand_in_http_details(server: EUtilsServer) -> None:
     assert b"Empty ID list; Nothing to store" in body
     status, body = get("nonsense")
     assert status == 404
+
+
+def test_stand_in_efetch_by_id_over_get_and_post(server: EUtilsServer) -> None:
+    url = f"{server.base_url}efetch.fcgi"
+    ids = ",".join(map(str, [1003, 1001, 424242, *range(600_000, 600_300)]))
+    form = urllib.parse.urlencode({"db": "pubmed", "retmode": "xml", "id": ids})
+    with urllib.request.urlopen(url, data=form.encode()) as response:  # POST
+        assert pmids_in(response.read()) == [1003, 1001]
+    with urllib.request.urlopen(f"{url}?db=pubmed&id=1002,1001") as response:  # GET
+        assert pmids_in(response.read()) == [1002, 1001]
+    assert [r.method for r in server.requests] == ["POST", "GET"]
 
 
 def test_stand_in_loads_files_and_delete_citations(tmp_path: Path) -> None:

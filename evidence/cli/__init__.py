@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -18,6 +18,9 @@ from sqlalchemy import Engine, inspect
 from evidence import db
 from evidence.config import Settings
 from evidence.errors import ConfigError, EvidenceError
+
+if TYPE_CHECKING:
+    from evidence.pubmed import PubMedClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +54,25 @@ class App:
                 db.upgrade(self.settings.database_url)
         db.ensure_at_head(engine)
         return engine
+
+    def pubmed_client(self, *, batch_size: int | None = None, hint: str = "") -> PubMedClient:
+        """An E-utilities client from the settings; no NCBI email is a configuration error."""
+        from evidence.pubmed import PubMedClient
+
+        settings = self.settings
+        if not settings.ncbi_email:
+            raise ConfigError(
+                "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass "
+                "--email" + hint
+            )
+        return PubMedClient(
+            email=settings.ncbi_email,
+            api_key=settings.api_key(),
+            base_url=settings.eutils_url,
+            batch_size=batch_size or settings.batch_size,
+            max_tries=settings.eutils_max_tries,
+            backoff=settings.eutils_backoff,
+        )
 
     def close(self) -> None:
         if self._engine is not None:
@@ -124,7 +146,19 @@ def cli(ctx: click.Context, database_url: str | None, email: str | None, verbose
 
 
 def _register() -> None:
-    from evidence.cli import articles, audit, claims, dbcmd, docs, grade, ingest, review, runs
+    from evidence.cli import (
+        articles,
+        audit,
+        claims,
+        dbcmd,
+        docs,
+        grade,
+        ingest,
+        refresh,
+        report,
+        review,
+        runs,
+    )
 
     cli.add_command(dbcmd.db_group)
     cli.add_command(ingest.ingest)
@@ -137,6 +171,8 @@ def _register() -> None:
     cli.add_command(audit.link)
     cli.add_command(audit.audit)
     cli.add_command(grade.grade)
+    cli.add_command(refresh.refresh)
+    cli.add_command(report.report)
     cli.add_command(review.review)
 
 

@@ -12,32 +12,11 @@ from rich.table import Table
 
 from evidence.cli import App, pass_app
 from evidence.cli.grade import print_verdicts
-from evidence.errors import ConfigError
 
 if TYPE_CHECKING:
     from evidence.evidence_links import LinkReport
-    from evidence.pubmed import PubMedClient
 
 err_console = Console(stderr=True)
-
-
-def _client(app: App) -> PubMedClient:
-    from evidence.pubmed import PubMedClient
-
-    settings = app.settings
-    if not settings.ncbi_email:
-        raise ConfigError(
-            "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass "
-            "--email (or use --no-refresh to link what is stored)"
-        )
-    return PubMedClient(
-        email=settings.ncbi_email,
-        api_key=settings.api_key(),
-        base_url=settings.eutils_url,
-        batch_size=settings.batch_size,
-        max_tries=settings.eutils_max_tries,
-        backoff=settings.eutils_backoff,
-    )
 
 
 def _links_summary(reports: list[LinkReport]) -> str:
@@ -101,8 +80,12 @@ def link(app: App, claim_id: str | None) -> None:
               "catalogs/kratom.toml).")  # fmt: skip
 @click.option("--claim", "claim_id", metavar="ID", help="Audit only this claim.")
 @click.option("--no-refresh", is_flag=True, help="Link what is stored; no PubMed requests.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
+              metavar="DIR", help="Report directory (default: EVIDENCE_HOME/report).")  # fmt: skip
 @pass_app
-def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool) -> None:
+def audit(
+    app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool, report_dir: Path | None
+) -> None:
     """Load the claim catalog if needed, refresh each claim's PubMed query, link, grade, report.
 
     Each claim's saved query is run through the E-utilities (NCBI_EMAIL or --email needed;
@@ -110,6 +93,7 @@ def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool
     stored and remembered as the claim's query hits, every claim is linked and graded, and two
     tables show each claim's suggestions by stance with its top linked PMIDs, then its verdict,
     certainty and downgrade reasons (verdict changes are kept: evidence claims history ID).
+    Last, the HTML report is written (--report DIR) and its path printed.
     PubMed unreachable after every retry is one line and exit 5.
 
     Example:
@@ -120,7 +104,8 @@ def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool
     """
     from evidence.audit import DEFAULT_CATALOG, run_audit
 
-    client = None if no_refresh else _client(app)
+    hint = " (or use --no-refresh to link what is stored)"
+    client = None if no_refresh else app.pubmed_client(hint=hint)
     engine = app.ready_engine()
 
     def notify(claim: str) -> None:
@@ -162,3 +147,8 @@ def audit(app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool
     )
     parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
     click.echo("; ".join(parts))
+    from evidence.cli.report import write_report
+    from evidence.config import evidence_home
+
+    index = write_report(app, report_dir or evidence_home() / "report")
+    click.echo(f"report: {index}")

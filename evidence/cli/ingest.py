@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from evidence.cli import App, pass_app
-from evidence.errors import ConfigError, EvidenceError
+from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -151,24 +151,11 @@ def search(
         evidence --email me@example.org pubmed search "kratom" --mindate 2020 --maxdate 2024
     """
     from evidence.ingest import ingest_search
-    from evidence.pubmed import PubMedClient
 
     if (mindate is None) != (maxdate is None):
         raise click.UsageError("--mindate and --maxdate go together (E-utilities needs both)")
-    settings = app.settings
-    if not settings.ncbi_email:
-        raise ConfigError(
-            "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass --email"
-        )
+    client = app.pubmed_client(batch_size=batch_size)
     engine = app.ready_engine()
-    client = PubMedClient(
-        email=settings.ncbi_email,
-        api_key=settings.api_key(),
-        base_url=settings.eutils_url,
-        batch_size=batch_size or settings.batch_size,
-        max_tries=settings.eutils_max_tries,
-        backoff=settings.eutils_backoff,
-    )
     with _progress_bar("efetch", in_bytes=False) as progress:
         result = ingest_search(
             engine,

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from evidence import db, store
 from evidence.cli import App, pass_app
 from evidence.db import connect
-from evidence.models import IngestRun
+from evidence.models import IngestRun, RefreshRun
 
 
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--refresh", "refresh_only", is_flag=True, help="Only refresh runs.")
 @pass_app
-def runs(app: App, limit: int) -> None:
-    """List recent ingest runs, newest first, with their counts and outcome.
+def runs(app: App, limit: int, refresh_only: bool) -> None:
+    """List recent ingest runs and refresh runs, newest first, with counts and outcome.
 
     Example:
 
         evidence runs --limit 5
+        evidence runs --refresh
     """
     from evidence.ingest import mark_interrupted_runs
 
     engine = app.ready_engine()
+    if refresh_only:
+        _refresh_runs(engine, limit)
+        return
     mark_interrupted_runs(engine)
     table = Table("run", "kind", "status", "started (UTC)", "secs", "new", "upd", "same",
                   "hist", "del", "req", "source / message")  # fmt: skip
@@ -40,6 +47,30 @@ def runs(app: App, limit: int) -> None:
                 str(run.n_unchanged), str(run.n_skipped), str(run.n_deleted), str(run.n_requests),
                 run.source + (f" — {run.message}" if run.message else ""),
             )  # fmt: skip
+    Console(width=200).print(table)
+    _refresh_runs(engine, limit)
+
+
+def _refresh_runs(engine: Engine, limit: int) -> None:
+    """Refresh runs, if any: status, windows' end day, searches, fetches, changes, errors."""
+    with Session(engine) as session:
+        stmt = select(RefreshRun).order_by(RefreshRun.id.desc()).limit(limit)  # type: ignore[union-attr]
+        rows = list(session.execute(stmt).scalars())
+    if not rows:
+        return
+    table = Table("refresh", "status", "started (UTC)", "secs", "through", "claims", "failed",
+                  "esearch", "efetch", "fetched", "new", "upd", "links", "verdicts", "errors",
+                  title="refresh runs")  # fmt: skip
+    for run in rows:
+        secs = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        errors = json.loads(run.errors or "[]")
+        table.add_row(
+            str(run.id), run.status, run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{secs:.1f}" if secs is not None else "", run.today.isoformat(), str(run.n_claims),
+            str(run.n_failed), str(run.n_searches), str(run.n_fetches), str(run.n_fetched),
+            str(run.n_new), str(run.n_updated), str(run.n_new_links),
+            str(run.n_verdict_changes), errors[0][:60] if errors else "",
+        )  # fmt: skip
     Console(width=200).print(table)
 
 

@@ -1,0 +1,185 @@
+"""The audit report: the static site's content and its behaviour in a real browser.
+
+The database (both engines): the audit fixture records plus two hostile ones (a title with a
+`<script>` element, a title starting with `=`), the shipped kratom catalog, `evidence link`,
+two extra links to the hostile records, `evidence grade`. The browser test opens every page
+in Debian's headless Chromium (`/usr/bin/chromium`, installed by the Makefile) through
+Playwright, from `file://`, and fails on a console error, a page error, a dialog or any
+request outside the site; it saves a screenshot of the index under `test-artifacts/`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.claims_helpers import CATALOG
+from tests.conftest import FIXTURES, ROOT, Invoker, query
+from tests.eutils_server import make_article_xml
+from tests.test_grading import article_set, insert_links
+
+RECORDS = FIXTURES / "audit" / "records.xml"
+SCRIPT_PMID, FORMULA_PMID = 93000001, 93000002
+SCRIPT_TITLE = "Kratom <script>alert('x')</script> and withdrawal"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def hostile_records(path: Path) -> Path:
+    day = date(2024, 1, 2)
+    path.write_bytes(
+        article_set(
+            make_article_xml(
+                SCRIPT_PMID,
+                SCRIPT_TITLE,
+                "Kratom users <b>reported</b> relief.",
+                year=2024,
+                edat=day,
+                mdat=day,
+                mesh=["Humans", "Mitragyna"],
+            ),
+            make_article_xml(
+                FORMULA_PMID,
+                '=HYPERLINK("http://x") kratom',
+                "A survey.",
+                year=2024,
+                edat=day,
+                mdat=day,
+            ),
+        )  # fmt: skip
+    )
+    return path
+
+
+@pytest.fixture
+def site(evidence: Invoker, tmp_path: Path) -> Path:
+    assert evidence("ingest", str(RECORDS)).exit_code == 0
+    assert evidence("ingest", str(hostile_records(tmp_path / "hostile.xml"))).exit_code == 0
+    assert evidence("claims", "load", str(CATALOG)).exit_code == 0
+    assert evidence("link").exit_code == 0
+    insert_links(
+        evidence.url,
+        [("opioid-withdrawal-relief", SCRIPT_PMID, "supports"),
+         ("safe-short-term", FORMULA_PMID, "neutral")],
+    )  # fmt: skip
+    assert evidence("grade").exit_code == 0
+    out = tmp_path / "report"
+    result = evidence("report", "--html", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"report written: {out / 'index.html'}"
+    return out
+
+
+def pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_site_pages_and_escaping(site: Path, evidence: Invoker) -> None:
+    names = {p.relative_to(site).as_posix() for p in pages(site)}
+    claim_ids = [c for (c,) in query(evidence.url, "SELECT id FROM claim ORDER BY id")]
+    assert names == {"index.html", "article.html", "changes.html"} | {
+        f"claims/{c}.html" for c in claim_ids
+    }
+    index = (site / "index.html").read_text("utf-8")
+    for claim_id in claim_ids:
+        assert f'href="claims/{claim_id}.html"' in index
+    assert "<svg" in index and "Evidence map" in index
+    page = (site / "claims" / "opioid-withdrawal-relief.html").read_text("utf-8")
+    assert "<script>" not in page  # the hostile title is text, not markup
+    assert "Kratom &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; and withdrawal" in page
+    assert "&lt;b&gt;reported&lt;/b&gt;" in page  # abstracts are escaped too
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{SCRIPT_PMID}/" in page
+    for p in pages(site):
+        html = p.read_text("utf-8")
+        # Nothing fetched at view time: no script, stylesheet, image, font or frame sources.
+        assert not re.search(r"<(script|link|img|iframe|object|embed)\b", html), p
+        assert "@import" not in html and "url(" not in html, p
+        assert "@media print" in html, p
+
+
+def test_article_highlights_quotes_linked_to_claims(site: Path, evidence: Invoker) -> None:
+    article = (site / "article.html").read_text("utf-8")
+    marks = re.findall(r'<mark class="quote"><a href="(claims/[^"]+)">', article)
+    assert marks, "no highlighted quote"
+    assert set(marks) <= {
+        f"claims/{c}.html" for (c,) in query(evidence.url, "SELECT id FROM claim")
+    }
+    assert "claims/safe-short-term.html" in marks
+
+
+def test_report_on_terminal_and_bad_input(evidence: Invoker, site: Path, tmp_path: Path) -> None:
+    result = evidence("report")
+    assert result.exit_code == 0, result.output
+    assert "safe-short-term" in result.output and "26 claim(s)" in result.output
+    unknown = evidence("report", "--document", "nope")
+    assert unknown.exit_code == 6 and len(unknown.output.strip().splitlines()) == 1
+    stranger = tmp_path / "not-a-report"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    refused = evidence("report", "--html", str(stranger))
+    assert refused.exit_code == 2 and "not an evidence report" in refused.output
+    assert sorted(p.name for p in stranger.iterdir()) == ["notes.txt"]  # untouched
+    # Writing over an earlier report replaces it whole.
+    again = evidence("report", "--html", str(site))
+    assert again.exit_code == 0
+    assert not [p for p in site.parent.iterdir() if p.name.startswith(".report-")]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is required: run `make test` (it installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def test_report_in_headless_chromium(site: Path, browser: object) -> None:
+    from playwright.sync_api import Browser, Dialog, Request
+
+    assert isinstance(browser, Browser)
+    page = browser.new_page()
+    problems: list[str] = []
+    outside: list[str] = []
+    root = site.resolve().as_uri()
+
+    def on_request(request: Request) -> None:
+        if not request.url.startswith(root + "/"):
+            outside.append(request.url)
+
+    def on_dialog(dialog: Dialog) -> None:
+        problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", on_request)
+    page.on("dialog", on_dialog)
+    for path in pages(site):
+        page.goto(path.resolve().as_uri())
+        assert page.locator("h1").count() == 1, path
+    assert problems == [] and outside == []
+
+    page.goto((site / "index.html").resolve().as_uri())
+    page.get_by_role("link", name="opioid-withdrawal-relief", exact=True).click()
+    assert page.url.endswith("/claims/opioid-withdrawal-relief.html")
+    assert page.locator("h1").inner_text() == "Kratom relieves opioid withdrawal symptoms."
+    assert SCRIPT_TITLE in page.locator("main").inner_text()
+    page.get_by_role("link", name="Article").click()
+    page.locator("mark.quote a").first.click()
+    assert "/claims/" in page.url
+    assert problems == [] and outside == []
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto((site / "index.html").resolve().as_uri())
+    shot = ARTIFACTS / f"report-index-{site.parent.name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
