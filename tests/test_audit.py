@@ -99,6 +99,7 @@ def check_verdicts(url: str, output: str) -> dict[str, str]:
         if claim_id not in with_stance:
             assert verdict == "insufficient", claim_id
     assert "verdicts: " in output and "certainty" in output
+    assert "\nreport: " in output  # the audit ends by writing the HTML report
     return verdicts
 
 

@@ -19,7 +19,9 @@ import pytest
 
 from tests.claims_helpers import CATALOG
 from tests.conftest import FIXTURES, ROOT, Invoker, query
-from tests.eutils_server import make_article_xml
+from tests.eutils_server import EUtilsServer, make_article_xml
+from tests.test_audit import catalog_ids, env_for
+from tests.test_audit import server as audit_server  # noqa: F401  (a fixture)
 from tests.test_grading import article_set, insert_links
 
 RECORDS = FIXTURES / "audit" / "records.xml"
@@ -182,4 +184,37 @@ def test_report_in_headless_chromium(site: Path, browser: object) -> None:
     shot = ARTIFACTS / f"report-index-{site.parent.name}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+    page.close()
+
+
+def test_audit_writes_the_report_and_chromium_shows_every_verdict(
+    db_url: str,
+    audit_server: EUtilsServer,
+    browser: object,
+    tmp_path: Path,  # noqa: F811
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    result = Invoker(db_url)("audit", env=env_for(audit_server))
+    assert result.exit_code == 0, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("report: ")
+    index = Path(last.removeprefix("report: "))
+    assert index == tmp_path / "home" / "report" / "index.html" and index.is_file()
+    verdicts = dict(
+        query(db_url, "SELECT claim_id, verdict FROM claim_verdict ORDER BY id")
+    )  # one row per claim after one audit: claim -> verdict
+    page = browser.new_page()
+    page.goto(index.resolve().as_uri())
+    rows = page.locator("main table tbody tr")
+    shown = {}
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td")
+        shown[cells.nth(0).locator("a").inner_text()] = cells.nth(1).inner_text()
+    assert sorted(shown) == sorted(catalog_ids())
+    for claim_id, label in shown.items():
+        assert label.split(" (")[0] == verdicts[claim_id], claim_id
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"audit-report-index-{tmp_path.name}.png"), full_page=True)
     page.close()
