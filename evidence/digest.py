@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Snapshot", "build", "has_changes", "render_markdown", "render_text", "snapshot"]
 
+#: The key of the linked-studies re-check among a run's failures (not a claim).
+LINKED = "(linked studies)"
+
 #: Statuses worth a line in the digest when a linked study takes one.
 NOTABLE = {"retracted": "retracted", "concern": "expression of concern", "corrected": "erratum"}
 
@@ -109,7 +112,8 @@ def build(
             claims[g.claim_id] = entry
     counts = {
         "claims": len(report.plans),
-        "failed_claims": len(report.failed),
+        "failed_claims": len(report.failed.keys() - {LINKED}),
+        "recheck_failed": LINKED in report.failed,
         "fetched": len(report.fetched),
         "new_records": report.new,
         "updated_records": report.updated,
@@ -145,8 +149,9 @@ def _lines(digest: dict[str, Any], *, markdown: bool) -> list[str]:
         f"{c['new_records']} new and {c['updated_records']} updated records, "
         f"{c['new_links']} new links, {c['verdict_changes']} verdict changes"
         + (f", {c['failed_claims']} claims failed" if c["failed_claims"] else "")
+        + (", the re-check of linked studies failed" if c.get("recheck_failed") else "")
     ]
-    if not has_changes(digest) and not c["failed_claims"]:
+    if not has_changes(digest) and not digest["failed"]:
         out.append("Nothing new.")
     if digest["notices"]:
         out += ["", f"{head}Retractions and notices on linked studies"]

@@ -244,7 +244,8 @@ def link_claim(
             {"c": claim.id, "m": linking.METHOD, "v": linking.METHOD_VERSION},
         )
     }
-    neutral_left = MAX_NEUTRAL
+    # Rows kept from earlier links hold neutral slots too, or every re-link would add more.
+    neutral_left = MAX_NEUTRAL - sum(1 for pmid in existing if pmid not in chosen)
     for item in ranked:
         pmid = int(item.candidate.key)
         origin = pool.origins[pmid]

@@ -44,6 +44,7 @@ from sqlalchemy import Engine, Table, bindparam, insert, select, text, update
 from evidence import digest as digest_lib
 from evidence.audit import link_and_grade, select_claims
 from evidence.db import connect
+from evidence.digest import LINKED
 from evidence.errors import PubMedError, PubMedUnavailable
 from evidence.evidence_links import record_hits
 from evidence.ingest import IngestResult, finish_run, start_run, store_bodies
@@ -68,7 +69,6 @@ logger = logging.getLogger(__name__)
 
 OVERLAP_DAYS = 2
 UID_CHUNK = 200  # PMIDs per `[uid]` esearch: keeps the term well inside a GET URL
-LINKED = "(linked studies)"  # the re-check's key among failures
 EXIT_NOTHING_NEW = 10
 EXIT_PARTIAL = 11
 
@@ -210,6 +210,7 @@ class _Run:
         self.client = client
         self.report = report
         self.ingest = ingest
+        self.outage: str | None = None  # why searching stopped, if PubMed became unavailable
 
     def fetch(self, pmids: Iterable[int]) -> None:
         """Fetch the PMIDs in ceil(N / batch) efetch requests, one transaction per batch."""
@@ -275,7 +276,7 @@ class _Run:
     def search_all(self, notify: Notify | None) -> dict[str, _Searched]:
         """Search every claim; a refused query fails that claim, an outage stops the searches."""
         searched: dict[str, _Searched] = {}
-        for p in self.report.plans:
+        for i, p in enumerate(self.report.plans):
             if notify:
                 notify(p.describe())
             row_id = self.open_row(p)
@@ -285,7 +286,16 @@ class _Run:
             except PubMedError as exc:
                 self.fail(p.claim_id, _Searched(row_id, [], [], 0), exc)
                 if isinstance(exc, PubMedUnavailable):
-                    break  # PubMed is down: every other claim would wait out the same retries
+                    # PubMed is down: every other claim would wait out the same retries. They
+                    # fail unsearched (searched again next run), so that a run that searched
+                    # nothing is `failed`, not `partial`.
+                    self.outage = f"not searched: {self.report.failed[p.claim_id]}"
+                    for rest in self.report.plans[i + 1 :]:
+                        self.report.failed[rest.claim_id] = self.outage
+                        self.close_row(
+                            rest.claim_id, _Searched(self.open_row(rest), [], [], 0), self.outage
+                        )
+                    break
                 continue
             searched[p.claim_id] = _Searched(
                 row_id, hits, wanted, self.client.stats.requests - before
@@ -306,6 +316,9 @@ def _start(engine: Engine, today: dt.date, claim_id: str | None, ingest_run: int
             .where(RUNS.c.status == "running")
             .values(status="interrupted", finished_at=utcnow())
         )  # the lock is ours: a run still "running" was killed
+        conn.execute(
+            update(CLAIM_RUNS).where(CLAIM_RUNS.c.status == "running").values(status="interrupted")
+        )
         return int(
             conn.execute(
                 insert(RUNS)
@@ -324,14 +337,18 @@ def _start(engine: Engine, today: dt.date, claim_id: str | None, ingest_run: int
 
 
 def _last_success_day(engine: Engine) -> dt.date | None:
+    """The day of the latest finished run whose re-check of linked studies did not fail (a
+    partial run may have failed just that): the next re-check's window starts from there."""
     with connect(engine) as conn:
-        day = conn.execute(
-            select(RUNS.c.today)
+        rows = conn.execute(
+            select(RUNS.c.today, RUNS.c.errors)
             .where(RUNS.c.status.in_(("succeeded", "nothing_new", "partial")))
             .order_by(RUNS.c.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-    return day
+        )
+        for day, errors in rows:
+            if not any(str(e).startswith(f"{LINKED}: ") for e in json.loads(errors or "[]")):
+                return day  # type: ignore[no-any-return]
+    return None
 
 
 def refresh(
@@ -356,7 +373,9 @@ def refresh(
             before = digest_lib.snapshot(engine, [c.id for c in claims])
             searched = run.search_all(notify)
             wanted = {p for one in searched.values() for p in one.wanted}
-            if recheck_since is not None and len(report.failed) < len(report.plans):
+            if run.outage is not None and recheck_since is not None:
+                report.failed[LINKED] = run.outage  # re-checked next run, from the same day
+            elif recheck_since is not None and len(report.failed) < len(report.plans):
                 since = recheck_since - dt.timedelta(days=OVERLAP_DAYS)
                 try:
                     wanted.update(run.recheck_linked(since, today))

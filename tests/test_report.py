@@ -189,9 +189,9 @@ def test_report_in_headless_chromium(site: Path, browser: object) -> None:
 
 def test_audit_writes_the_report_and_chromium_shows_every_verdict(
     db_url: str,
-    audit_server: EUtilsServer,
+    audit_server: EUtilsServer,  # noqa: F811  (the fixture imported above)
     browser: object,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import Browser
 

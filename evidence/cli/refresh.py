@@ -100,7 +100,13 @@ def refresh(
     else:
         text = render_text(report.digest) + "\n"
     if digest_file is not None:
-        _write_atomically(digest_file, text)
+        try:
+            _write_atomically(digest_file, text)
+        except OSError as exc:
+            raise InputError(
+                f"refresh run {report.run_id} is committed, but its digest could not be written "
+                f"to {digest_file}: {exc.strerror or exc}; see: evidence runs --refresh"
+            ) from None
     else:
         click.echo(text, nl=False)
     stats = client.stats
