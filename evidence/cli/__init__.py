@@ -152,6 +152,7 @@ def _register() -> None:
         claims,
         dbcmd,
         docs,
+        export,
         grade,
         ingest,
         refresh,
@@ -171,6 +172,7 @@ def _register() -> None:
     cli.add_command(audit.link)
     cli.add_command(audit.audit)
     cli.add_command(grade.grade)
+    cli.add_command(export.export)
     cli.add_command(refresh.refresh)
     cli.add_command(report.report)
     cli.add_command(review.review)
