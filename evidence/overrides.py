@@ -62,23 +62,23 @@ STUDY_FIELDS: dict[str, tuple[str, ...] | None] = {
 
 
 def current_overrides(
-    conn: Connection, target: str, ids: Iterable[str]
+    conn: Connection, target: str, ids: Iterable[str], as_of: dt.datetime | None = None
 ) -> dict[str, list[Override]]:
-    """target id -> its current (not cleared) overrides, by field name."""
+    """target id -> its current (not cleared) overrides, by field name; with `as_of` (a
+    zone-aware time), those standing then."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     out: dict[str, list[Override]] = {}
     latest: dict[tuple[str, str], Any] = {}
     for start in range(0, len(wanted), CHUNK):
-        rows = conn.execute(
-            select(OVERRIDES)
-            .where(
-                OVERRIDES.c.target == target,
-                OVERRIDES.c.target_id.in_(wanted[start : start + CHUNK]),
-            )
-            .order_by(OVERRIDES.c.id)
+        stmt = select(OVERRIDES).where(
+            OVERRIDES.c.target == target,
+            OVERRIDES.c.target_id.in_(wanted[start : start + CHUNK]),
         )
+        if as_of is not None:
+            stmt = stmt.where(OVERRIDES.c.at <= as_of)
+        rows = conn.execute(stmt.order_by(OVERRIDES.c.id))
         for row in rows:
             latest[(str(row.target_id), str(row.field))] = row
     for (target_id, field), row in sorted(latest.items()):

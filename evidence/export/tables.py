@@ -40,7 +40,7 @@ from evidence.db import batched, connect, ensure_at_head, is_sqlite, make_engine
 from evidence.errors import InputError, NotFound
 from evidence.export.dictionary import TableSpec, coerce, empty_frame
 from evidence.grading_rules import TIER
-from evidence.overrides import Override, apply_study_overrides
+from evidence.overrides import apply_study_overrides, current_overrides
 from evidence.verdicts import verdict_label
 
 __all__ = [
@@ -295,37 +295,6 @@ def _finish_links(conn: Connection, frame: pd.DataFrame, as_of: dt.datetime | No
     return frame
 
 
-def _study_overrides(
-    conn: Connection, pmids: list[int], as_of: dt.datetime | None
-) -> dict[int, list[Override]]:
-    """The study overrides standing at `as_of` (latest per field; a NULL value clears)."""
-    latest: dict[tuple[int, str], Any] = {}
-    for chunk in batched([str(p) for p in pmids]):
-        rows = conn.execute(
-            text(
-                "SELECT id, target_id, field, value, reviewer, reason, at FROM grading_override "
-                "WHERE target = 'study' AND target_id IN :ids AND at <= :as_of ORDER BY id"
-            ).bindparams(bindparam("ids", expanding=True), _as_of_param()),
-            {"ids": list(chunk), "as_of": _bound(as_of)},
-        )
-        for row in rows:
-            latest[(int(row.target_id), str(row.field))] = row
-    out: dict[int, list[Override]] = {}
-    for (pmid, field), row in sorted(latest.items()):
-        if row.value is not None:
-            out.setdefault(pmid, []).append(
-                Override(
-                    int(row.id),
-                    field,
-                    json.loads(row.value),
-                    str(row.reviewer),
-                    str(row.reason),
-                    row.at,
-                )
-            )
-    return out
-
-
 def _children(conn: Connection, sql: str, pmids: list[int]) -> dict[int, list[str]]:
     """pmid -> its rows of a child table (in position order), as strings."""
     out: dict[int, list[str]] = {}
@@ -353,7 +322,8 @@ def _finish_studies(
     pmids = [int(p) for p in frame["pmid"]]
     authors = _children(conn, _AUTHORS, pmids)
     types = _children(conn, _PUBLICATION_TYPES, pmids)
-    overrides = _study_overrides(conn, pmids, as_of)
+    standing = current_overrides(conn, "study", [str(p) for p in pmids], _bound(as_of))
+    overrides = {int(p): found for p, found in standing.items()}
     frame["authors"] = ["; ".join(authors.get(p, [])) for p in pmids]
     frame["publication_types"] = ["; ".join(types.get(p, [])) for p in pmids]
     frame["overridden"] = ["; ".join(o.field for o in overrides.get(p, [])) for p in pmids]
