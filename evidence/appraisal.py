@@ -516,9 +516,12 @@ _CASE_TEXT = _cue(
     r"|\b(?:reports|records|a series) of \d+ (?:\w+ )?(?:deaths|decedents|fatalities)\b"
     r"|\bwe (?:describe|report|present|highlight) (?:an?|the first|two|three|four|five|\d+)\b"
     r"(?:\W+\w+){0,3}?\W+(?:cases?|patients?|(?:wo)?man|boy|girl|child|infant|neonate"
-    r"|\d+[- ]year[- ]old)\b",
+    r"|\d+[- ]year[- ]old)\b"
+    # a single patient in a title: "Management of kratom withdrawal ... in a patient with ..."
+    r"|\bin an? (?:\d+[- ]year[- ]old )?(?:patient|man|woman|boy|girl|child|infant|neonate)"
+    r" (?:with|on|who|taking|receiving|treated)\b",
     *("case", "we describe", "we report", "we present", "we highlight", "deaths", "decedents"),
-    "fatalities",
+    *("fatalities", "in a "),
 )
 
 _Matcher = Callable[[_Record, str], str | None]
@@ -558,6 +561,8 @@ def _sr_abstract(record: _Record, population: str) -> str | None:
 def _narrative_pt(record: _Record, population: str) -> str | None:
     if record.pts & PRIMARY_DESIGN_PUBLICATION_TYPES:
         return None  # "Case Reports" + "Letter" is a case report
+    if "Letter" in record.pts and _CASE_TEXT.search(record, record.title):
+        return None  # clinical journals publish case reports as letters
     return _pt_why(record.pt_in(NARRATIVE_PUBLICATION_TYPES))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-GRADING_VERSION = "2026.11.1"
+GRADING_VERSION = "2026.11.2"  # .2: letters about one patient are case reports
 
 # --- study appraisal -------------------------------------------------------------------------
 

@@ -373,6 +373,23 @@ DESIGN_CASES = [
         "case_report_series",
         "design.text_case_report",
     ),
+    (
+        # PMID 33342583's shape: a single patient reported as a Letter, no abstract.
+        "letter_about_one_patient",
+        facts(
+            "Management of kratom withdrawal with gabapentin in a patient with a left "
+            "ventricular assist device",
+            pt=("Letter",),
+        ),
+        "case_report_series",
+        "design.text_case_report",
+    ),
+    (
+        "letter_without_case_cue_is_narrative",
+        facts("Kratom regulation needs evidence", pt=("Letter",)),
+        "narrative",
+        "design.pt_narrative",
+    ),
     # tier 7 by title or abstract (before trial words, which reviews are bound to contain)
     (
         "text_state_of_the_art_review",
