@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import email.utils
 import http.client
 import logging
-import math
 import os
 import random
 import re
@@ -40,13 +38,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal, TypeVar
+from typing import TypeVar
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
 
 from Bio import Entrez
-from lxml import etree
 
+from evidence import eutils
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.ratelimit import RateLimiter
 
@@ -72,7 +70,6 @@ EFETCH_MAX = 10_000
 DEFAULT_MINDATE = dt.date(1700, 1, 1)
 DATETYPES = ("edat", "mdat", "pdat")
 #: Upper bound on a server's Retry-After that we obey (a guard against absurd values).
-_MAX_RETRY_AFTER = 600.0
 _ENV_BASE_URL = "EVIDENCE_EUTILS_URL"
 
 _T = TypeVar("_T")
@@ -236,230 +233,6 @@ class RequestStats:
     @property
     def requests(self) -> int:
         return self.esearch + self.efetch + self.epost
-
-
-# --------------------------------------------------------------------------------------------
-# Classifying failures
-
-
-class _Transient(Exception):
-    """A response worth trying again (cut body, transient <ERROR>, unexpected document)."""
-
-
-class _Permanent(Exception):
-    """An <ERROR> that retrying cannot fix; becomes PubMedQueryError with the request's URL."""
-
-
-class _WebEnvExpired(Exception):
-    """efetch says the history-server query is gone: re-create the window and resume."""
-
-
-_ErrorKind = Literal["transient", "expired", "permanent"]
-
-# Checked in this order.  Permanent hints come before transient ones because NCBI wraps some
-# permanent errors in "Search Backend failed: Exception: ... Position 15000 is out of acceptable
-# range" (biopython #4189) while plain "Search Backend failed: ..." is an outage (biopython #5025).
-_EXPIRED_HINTS = ("unable to obtain query",)
-_PERMANENT_HINTS = ("cannot be larger than", "out of acceptable range", "invalid db name")
-_TRANSIENT_HINTS = (
-    "search backend failed",
-    "backend",
-    "temporar",
-    "try again",
-    "timeout",
-    "timed out",
-    "unavailable",
-    "proxy_stream",  # a relayed 502 page (pubmed-mcp-server #155)
-    "failed to connect",
-    "empty response",
-    "internal server error",
-)
-
-
-def _classify(message: str) -> _ErrorKind:
-    low = message.lower()
-    if any(h in low for h in _EXPIRED_HINTS):
-        return "expired"
-    if any(h in low for h in _PERMANENT_HINTS):
-        return "permanent"
-    if any(h in low for h in _TRANSIENT_HINTS):
-        return "transient"
-    return "permanent"
-
-
-def _raise_for_errors(util: str, messages: Sequence[str]) -> None:
-    kinds = [_classify(m) for m in messages]
-    joined = "; ".join(" ".join(m.split()) for m in messages)
-    if "permanent" in kinds:
-        raise _Permanent(joined)
-    if "expired" in kinds:
-        raise _WebEnvExpired(joined)
-    raise _Transient(f"{util} <ERROR>: {joined}")
-
-
-def _xml_parser() -> etree.XMLParser:
-    # Never load DTDs or touch the network: responses name NCBI's DTD URLs.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
-def _parse_xml(body: bytes, util: str) -> etree._Element:
-    try:
-        return etree.fromstring(body, _xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise _Transient(f"{util} response is not complete XML ({exc}); cut mid-stream?") from None
-
-
-def _element_text(elem: etree._Element) -> str:
-    text = etree.tostring(elem, method="text", encoding="unicode", with_tail=False)
-    return " ".join(text.split())
-
-
-@dataclass(frozen=True)
-class _SearchResult:
-    count: int
-    webenv: str
-    query_key: str
-    notes: tuple[str, ...]
-    ids: tuple[int, ...]
-
-
-def _parse_esearch(body: bytes, retmax: int = 0) -> _SearchResult:
-    """Parse an eSearchResult; ``retmax`` is what was asked for, so a short IdList is caught."""
-    root = _parse_xml(body, "esearch")
-    if root.tag != "eSearchResult":
-        raise _Transient(f"unexpected esearch response <{root.tag}>")
-    errors = [_element_text(e) for e in root.findall("ERROR")]
-    if errors:
-        _raise_for_errors("esearch", errors)
-    count_text = (root.findtext("Count") or "").strip()
-    if not count_text.isdigit():
-        raise _Transient("esearch response has no Count")
-    count = int(count_text)
-    webenv = (root.findtext("WebEnv") or "").strip()
-    query_key = (root.findtext("QueryKey") or "").strip()
-    if count > 0 and not (webenv and query_key):
-        raise _Transient("esearch response has no WebEnv/QueryKey although usehistory=y")
-    id_texts = [(e.text or "").strip() for e in root.iterfind("IdList/Id")]
-    if not all(t.isdigit() for t in id_texts) or len(id_texts) != min(count, retmax):
-        # The ids are how a refresh decides what to fetch: a partial list would miss records.
-        raise _Transient(f"esearch IdList holds {len(id_texts)} ids for Count {count}")
-    # ErrorList (PhraseNotFound, FieldNotFound ...) and WarningList are warnings, not failures:
-    # PubMed searched what it understood and the count says what it found.
-    notes = tuple(
-        f"{child.tag}: {_element_text(child)}"
-        for child in root.iterfind("ErrorList/*")
-        if isinstance(child.tag, str)
-    )
-    return _SearchResult(count, webenv, query_key, notes, tuple(map(int, id_texts)))
-
-
-def _parse_epost(body: bytes) -> tuple[str, str, tuple[str, ...]]:
-    root = _parse_xml(body, "epost")
-    if root.tag != "ePostResult":
-        raise _Transient(f"unexpected epost response <{root.tag}>")
-    errors = [_element_text(e) for e in root.findall("ERROR")]
-    webenv = (root.findtext("WebEnv") or "").strip()
-    query_key = (root.findtext("QueryKey") or "").strip()
-    if webenv and query_key:
-        # Stored; ERRORs alongside ("Some IDs have invalid value and were omitted") are warnings.
-        return webenv, query_key, tuple(errors)
-    _raise_for_errors("epost", errors or ["epost response has no WebEnv/QueryKey"])
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-_RECORD_TAGS = frozenset({"PubmedArticle", "PubmedBookArticle"})
-
-
-def _verify_efetch(body: bytes) -> int:
-    """Check that ``body`` is one complete PubmedArticleSet; return its number of records.
-
-    Streams through the document (bounded memory) so a body cut mid-stream -- one that lacks its
-    closing ``</PubmedArticleSet>`` or stops inside a record -- is caught even when the HTTP
-    layer did not notice (a response without Content-Length).
-    """
-    if not body.strip():
-        raise _Transient("empty efetch response")
-    parser = etree.XMLPullParser(
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-    )
-    root_tag = ""
-    depth = 0
-    records = 0
-    errors: list[str] = []
-    chunk = 1 << 20
-    try:
-        for offset in range(0, len(body), chunk):
-            parser.feed(body[offset : offset + chunk])
-            for event, elem in parser.read_events():
-                if not isinstance(elem, etree._Element):
-                    continue
-                if event == "start":
-                    depth += 1
-                    if depth == 1:
-                        root_tag = str(elem.tag)
-                    continue
-                depth -= 1
-                if depth == 1:
-                    if elem.tag in _RECORD_TAGS:
-                        records += 1
-                    elif elem.tag == "ERROR":
-                        errors.append(_element_text(elem))
-                    elem.clear()
-                    parent = elem.getparent()
-                    while parent is not None and elem.getprevious() is not None:
-                        del parent[0]
-        parser.close()
-    except etree.XMLSyntaxError as exc:
-        raise _Transient(f"efetch body is not complete XML ({exc}); cut mid-stream?") from None
-    if root_tag == "PubmedArticleSet":
-        return records
-    if root_tag == "eFetchResult" and errors:
-        _raise_for_errors("efetch", errors)
-    raise _Transient(f"unexpected efetch response <{root_tag}>")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
-
-
-def _http_error_detail(exc: HTTPError) -> tuple[str, list[str]]:
-    """A short description of an HTTP error's body and any <ERROR> texts in it."""
-    try:
-        body = exc.read(65536) or b""
-    except Exception:  # the body is a courtesy; a broken one must not mask the status
-        body = b""
-    errors: list[str] = []
-    if b"<ERROR>" in body:
-        try:
-            root = etree.fromstring(body, _xml_parser())
-            errors = [_element_text(e) for e in root.iter("ERROR")]
-        except etree.XMLSyntaxError:
-            errors = [
-                " ".join(m.decode("utf-8", "replace").split())
-                for m in re.findall(rb"<ERROR>(.*?)(?:</ERROR>|$)", body, re.S)
-            ]
-    snippet = " ".join(body[:200].decode("utf-8", "replace").split())
-    return snippet, errors
 
 
 # --------------------------------------------------------------------------------------------
@@ -698,7 +471,7 @@ class PubMedClient:
                 }
                 try:
                     body, records = self._request("efetch", params, _verify_efetch_pair)
-                except _WebEnvExpired as exc:
+                except eutils.WebEnvExpired as exc:
                     renewals += 1
                     if renewals > self.max_tries:
                         raise PubMedUnavailable(
@@ -748,7 +521,7 @@ class PubMedClient:
         if len(ids) > EPOST_MAX:
             raise ValueError(f"epost takes at most {EPOST_MAX} ids per call, got {len(ids)}")
         params: dict[str, object] = {"db": "pubmed", "id": ",".join(map(str, ids))}
-        webenv, query_key, notes = self._request("epost", params, _parse_epost)
+        webenv, query_key, notes = self._request("epost", params, eutils.parse_epost)
         for note in notes:
             logger.warning("epost: %s", note)
         window = SearchWindow("", "", None, None, len(ids), webenv, query_key)
@@ -818,7 +591,7 @@ class PubMedClient:
         }
         if mindate is not None or maxdate is not None:
             params.update(datetype=datetype, mindate=mindate, maxdate=maxdate)
-        result = self._request("esearch", params, partial(_parse_esearch, retmax=retmax))
+        result = self._request("esearch", params, partial(eutils.parse_esearch, retmax=retmax))
         # A term PubMed did not know is routine in a long OR-query that still found records
         # (say so with -v); with nothing found it may be the reason, so it is a warning.
         level = logging.WARNING if result.count == 0 else logging.INFO
@@ -895,17 +668,17 @@ class PubMedClient:
             try:
                 body, status = self._call(util, params)
             except HTTPError as exc:
-                snippet, errors = _http_error_detail(exc)
+                snippet, errors = eutils.http_error_detail(exc)
                 self._log_request(util, params, exc.code, started, len(snippet))
                 if exc.code == 429:
                     throttled = True
                     self.stats.throttled += 1
-                    retry_after = _retry_after(exc.headers.get("Retry-After"))
+                    retry_after = eutils.retry_after(exc.headers.get("Retry-After"))
                     last_error = f"HTTP 429 Too Many Requests {snippet}".strip()
                 elif exc.code >= 500:
-                    retry_after = _retry_after(exc.headers.get("Retry-After"))
+                    retry_after = eutils.retry_after(exc.headers.get("Retry-After"))
                     last_error = f"HTTP {exc.code} {exc.reason} {snippet}".strip()
-                elif errors and all(_classify(e) == "transient" for e in errors):
+                elif errors and all(eutils.classify(e) == "transient" for e in errors):
                     last_error = f"HTTP {exc.code}: {'; '.join(errors)}"
                 else:
                     detail = "; ".join(errors) or snippet or str(exc.reason)
@@ -925,9 +698,9 @@ class PubMedClient:
                 self._log_request(util, params, status, started, len(body))
                 try:
                     return parse(body)
-                except _Transient as exc:
+                except eutils.Transient as exc:
                     last_error = str(exc)
-                except _Permanent as exc:
+                except eutils.Permanent as exc:
                     raise PubMedQueryError(
                         self._one_line(
                             f"PubMed rejected the request: {util} {self._url(util, params)}: {exc}"
@@ -1032,7 +805,7 @@ class PubMedClient:
 
 
 def _verify_efetch_pair(body: bytes) -> tuple[bytes, int]:
-    return body, _verify_efetch(body)
+    return body, eutils.verify_efetch(body)
 
 
 def _summarise(params: Mapping[str, object]) -> dict[str, str]:

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from Bio import Entrez
 
-from evidence import pubmed
+from evidence import eutils, pubmed
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.pubmed import PubMedClient, SearchWindow, redact
 from evidence.ratelimit import RateLimiter
@@ -396,7 +396,7 @@ def test_non_transient_errors_raise_query_error(
 
 
 def test_retstart_cap_error_is_not_mistaken_for_a_backend_outage() -> None:
-    classify = pubmed._classify
+    classify = eutils.classify
     assert classify("Search Backend failed: Database is not supported: pubmed") == "transient"
     assert (
         classify("Search Backend failed: Exception:\nPosition 15000 is out of acceptable range")
@@ -552,9 +552,9 @@ def test_an_incomplete_id_list_is_retried_not_trusted() -> None:
         b"<QueryKey>1</QueryKey><WebEnv>MCID_x</WebEnv>"
         b"<IdList><Id>3</Id><Id>2</Id></IdList></eSearchResult>"
     )
-    assert pubmed._parse_esearch(body, retmax=2).ids == (3, 2)
-    with pytest.raises(pubmed._Transient, match="2 ids for Count 3"):
-        pubmed._parse_esearch(body, retmax=9999)
+    assert eutils.parse_esearch(body, retmax=2).ids == (3, 2)
+    with pytest.raises(eutils.Transient, match="2 ids for Count 3"):
+        eutils.parse_esearch(body, retmax=9999)
 
 
 @pytest.mark.parametrize(("n", "batch"), [(1, 10), (10, 10), (11, 10), (30, 7), (30, 500)])
