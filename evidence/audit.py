@@ -9,12 +9,13 @@ consistent with each other.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session, col
 
 from evidence import claims as claims_lib
@@ -100,12 +101,15 @@ def refresh_hits(
     return searches, new_hits
 
 
+def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:
+    stats = corpus_stats(conn)  # IDF over the whole local corpus, once for all claims
+    return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+
+
 def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
-    """(Re)link the claims in one transaction, with IDF over the whole local corpus."""
-    now = utcnow()
+    """(Re)link the claims in one transaction."""
     with connect(engine) as conn, conn.begin():
-        stats = corpus_stats(conn)
-        return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+        return _link(conn, claims, utcnow())
 
 
 def link_and_grade(
@@ -114,8 +118,7 @@ def link_and_grade(
     """(Re)link and grade the claims in one transaction."""
     now = utcnow()
     with connect(engine) as conn, conn.begin():
-        stats = corpus_stats(conn)
-        links = [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+        links = _link(conn, claims, now)
         grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
     return links, grades
 

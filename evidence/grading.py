@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from evidence import linking
 from evidence.appraisal import Appraisal, StudyFacts, appraise
 from evidence.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
-from evidence.db import connect
+from evidence.db import batched, connect
 from evidence.errors import NotFound
 from evidence.grading_rules import DEFAULT_SCOPE, GRADING_VERSION, SCOPE_OF_TYPE, reasons_json
 from evidence.models import StudyAppraisal
@@ -57,9 +57,6 @@ __all__ = [
 ]
 
 APPRAISALS: Table = StudyAppraisal.__table__  # type: ignore[attr-defined]
-
-#: A PMID list goes into one IN (...) per chunk (SQLite's bound-variable limit).
-CHUNK = 500
 
 
 def utcnow() -> dt.datetime:
@@ -99,17 +96,12 @@ class ClaimGrade:
 # --- facts and appraisals ----------------------------------------------------------------------
 
 
-def _chunks(values: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
-
-
 def load_facts(conn: Connection, pmids: Iterable[int]) -> dict[int, StudyFacts]:
     """The facts appraisal reads, for each stored (not deleted) PMID of `pmids`."""
     wanted = sorted(set(pmids))
     base: dict[int, dict[str, Any]] = {}
-    for chunk in _chunks(wanted):
-        params = {"p": chunk}
+    for chunk in batched(wanted):
+        params = {"p": list(chunk)}
         for pmid, title, abstract in conn.execute(
             text(
                 "SELECT pmid, title, abstract FROM article WHERE pmid IN :p AND NOT is_deleted"
@@ -175,14 +167,14 @@ def inputs_hash(facts: StudyFacts) -> str:
 
 def _latest_appraisal_keys(conn: Connection, pmids: list[int]) -> dict[int, tuple[str, str]]:
     out: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(pmids):
+    for chunk in batched(pmids):
         rows = conn.execute(
             text(
                 "SELECT s.pmid, s.grading_version, s.inputs_hash FROM study_appraisal s "
                 "WHERE s.pmid IN :p AND s.id = "
                 "(SELECT max(t.id) FROM study_appraisal t WHERE t.pmid = s.pmid)"
             ).bindparams(bindparam("p", expanding=True)),
-            {"p": chunk},
+            {"p": list(chunk)},
         )
         out.update({int(p): (str(v), str(h)) for p, v, h in rows})
     return out
@@ -378,14 +370,14 @@ def claims_linked_to(conn: Connection, pmids: Iterable[int] | None = None) -> li
             ).scalars()
         ]
     found: set[str] = set()
-    for chunk in _chunks(sorted(set(pmids))):
+    for chunk in batched(sorted(set(pmids))):
         found.update(
             str(c)
             for c in conn.execute(
                 text("SELECT DISTINCT claim_id FROM evidence_link WHERE pmid IN :p").bindparams(
                     bindparam("p", expanding=True)
                 ),
-                {"p": chunk},
+                {"p": list(chunk)},
             ).scalars()
         )
     return sorted(found)

@@ -18,6 +18,7 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection
 
 from evidence.appraisal import Appraisal, letter_for
+from evidence.db import batched
 from evidence.errors import InputError, NotFound
 from evidence.grading_rules import (
     CEBM_LEVEL,
@@ -34,7 +35,6 @@ __all__ = ["STUDY_FIELDS", "Override", "apply_study_overrides", "current_overrid
 
 OVERRIDES: Table = GradingOverride.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditLog.__table__  # type: ignore[attr-defined]
-CHUNK = 500
 
 
 def utcnow() -> dt.datetime:
@@ -71,10 +71,9 @@ def current_overrides(
         return {}
     out: dict[str, list[Override]] = {}
     latest: dict[tuple[str, str], Any] = {}
-    for start in range(0, len(wanted), CHUNK):
+    for chunk in batched(wanted):
         stmt = select(OVERRIDES).where(
-            OVERRIDES.c.target == target,
-            OVERRIDES.c.target_id.in_(wanted[start : start + CHUNK]),
+            OVERRIDES.c.target == target, OVERRIDES.c.target_id.in_(chunk)
         )
         if as_of is not None:
             stmt = stmt.where(OVERRIDES.c.at <= as_of)

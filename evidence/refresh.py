@@ -39,17 +39,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, Table, bindparam, insert, select, text, update
+from sqlalchemy import Engine, Table, insert, select, text, update
 
 from evidence import digest as digest_lib
 from evidence.audit import link_and_grade, select_claims
-from evidence.db import connect
+from evidence.db import batched, connect
 from evidence.digest import LINKED
 from evidence.errors import PubMedError, PubMedUnavailable
 from evidence.evidence_links import record_hits
 from evidence.ingest import IngestResult, finish_run, start_run, store_bodies
 from evidence.locks import single_flight
-from evidence.models import Claim, RefreshClaim, RefreshRun
+from evidence.models import Article, Claim, RefreshClaim, RefreshRun
 from evidence.verdicts import Cause
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ EXIT_PARTIAL = 11
 
 RUNS: Table = RefreshRun.__table__  # type: ignore[attr-defined]
 CLAIM_RUNS: Table = RefreshClaim.__table__  # type: ignore[attr-defined]
+ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
 
 Notify = Callable[[str], None]
 
@@ -155,20 +156,13 @@ def plan(engine: Engine, claims: Sequence[Claim], today: dt.date) -> list[ClaimP
 
 def _held(engine: Engine, pmids: Iterable[int]) -> dict[int, dt.date | None]:
     """PMID -> stored DateRevised, for the PMIDs the database holds."""
-    wanted = sorted(set(pmids))
     out: dict[int, dt.date | None] = {}
     with connect(engine) as conn:
-        for start in range(0, len(wanted), 500):
+        for chunk in batched(sorted(set(pmids))):
             rows = conn.execute(
-                text("SELECT pmid, date_revised FROM article WHERE pmid IN :p").bindparams(
-                    bindparam("p", expanding=True)
-                ),
-                {"p": wanted[start : start + 500]},
+                select(ARTICLES.c.pmid, ARTICLES.c.date_revised).where(ARTICLES.c.pmid.in_(chunk))
             )
-            for pmid, revised in rows:
-                if isinstance(revised, str):  # SQLite hands back text from a text() query
-                    revised = dt.date.fromisoformat(revised[:10])
-                out[int(pmid)] = revised
+            out.update((int(pmid), revised) for pmid, revised in rows)
     return out
 
 
@@ -236,8 +230,8 @@ class _Run:
         with connect(self.engine) as conn:
             linked = [int(p) for p in conn.execute(text(sql)).scalars()]
         modified: list[int] = []
-        for start in range(0, len(linked), UID_CHUNK):
-            term = " OR ".join(f"{p}[uid]" for p in linked[start : start + UID_CHUNK])
+        for chunk in batched(linked, UID_CHUNK):
+            term = " OR ".join(f"{p}[uid]" for p in chunk)
             modified += self.client.search_ids(
                 term, mindate=_fmt(since), maxdate=_fmt(until), datetype="mdat"
             )

@@ -27,7 +27,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, Table, func, select, text
 from sqlmodel import Session
 
 from evidence import claims as claims_lib
@@ -37,7 +37,7 @@ from evidence.documents import current_text, get_document, list_documents
 from evidence.errors import InputError
 from evidence.grading import ClaimGrade, assess_claim
 from evidence.grading_rules import GRADING_VERSION
-from evidence.models import Claim, ClaimQuote
+from evidence.models import Claim, ClaimQuote, IngestRun, RefreshRun
 from evidence.verdicts import Verdict, current_verdicts, verdict_history, verdict_label
 
 __all__ = ["ClaimView", "Report", "collect", "write_site"]
@@ -101,40 +101,35 @@ def _pick_document(session: Session, document_id: str | None) -> str | None:
     return documents[0].id if documents else None
 
 
-def _refresh_state(engine: Engine) -> tuple[dt.datetime | None, dict[str, Any] | None]:
+def _refresh_state(conn: Connection) -> tuple[dt.datetime | None, dict[str, Any] | None]:
     """When the evidence was last refreshed (a refresh, else a PubMed search) and its digest."""
-    with connect(engine) as conn:
-        row = conn.execute(
-            text(
-                "SELECT finished_at, digest FROM refresh_run WHERE status IN "
-                "('succeeded', 'nothing_new', 'partial') ORDER BY id DESC LIMIT 1"
-            )
-        ).first()
-        if row is not None:
-            return _as_datetime(row[0]), json.loads(row[1]) if row[1] else None
-        searched = conn.execute(
-            text("SELECT max(finished_at) FROM ingest_run WHERE kind = 'search' "
-                 "AND status = 'succeeded'")
-        ).scalar()  # fmt: skip
-    return _as_datetime(searched), None
+    refreshes: Table = RefreshRun.__table__  # type: ignore[attr-defined]
+    ingests: Table = IngestRun.__table__  # type: ignore[attr-defined]
+    row = conn.execute(
+        select(refreshes.c.finished_at, refreshes.c.digest)
+        .where(refreshes.c.status.in_(("succeeded", "nothing_new", "partial")))
+        .order_by(refreshes.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        return row.finished_at, json.loads(row.digest) if row.digest else None
+    searched = conn.execute(
+        select(func.max(ingests.c.finished_at)).where(
+            ingests.c.kind == "search", ingests.c.status == "succeeded"
+        )
+    ).scalar()
+    return searched, None
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))  # SQLite returns text from a text() query
-
-
-def _rationales(engine: Engine, claim_id: str) -> tuple[dict[int, list[Any]], dict[int, str]]:
-    with connect(engine) as conn:
-        rows = conn.execute(
-            text(
-                "SELECT l.pmid, l.rationale, a.abstract FROM evidence_link l JOIN article a "
-                "ON a.pmid = l.pmid WHERE l.claim_id = :c AND l.method = :m "
-                "AND l.method_version = :v"
-            ),
-            {"c": claim_id, "m": linking.METHOD, "v": linking.METHOD_VERSION},
-        ).all()
+def _rationales(conn: Connection, claim_id: str) -> tuple[dict[int, list[Any]], dict[int, str]]:
+    rows = conn.execute(
+        text(
+            "SELECT l.pmid, l.rationale, a.abstract FROM evidence_link l JOIN article a "
+            "ON a.pmid = l.pmid WHERE l.claim_id = :c AND l.method = :m "
+            "AND l.method_version = :v"
+        ),
+        {"c": claim_id, "m": linking.METHOD, "v": linking.METHOD_VERSION},
+    ).all()
     rationales = {int(p): json.loads(r or "[]") for p, r, _ in rows}
     abstracts = {int(p): str(a or "") for p, _, a in rows}
     return rationales, abstracts
@@ -152,14 +147,14 @@ def collect(engine: Engine, document_id: str | None = None) -> Report:
             title = document.title or document.id
         rows = claims_lib.list_claims(session, chosen)
         claims = [claims_lib.get_claim(session, row.id) for row in rows]
-    refreshed_at, digest = _refresh_state(engine)
-    report = Report(title, chosen, hash_, text_, dt.datetime.now(dt.UTC), refreshed_at, digest)
     with connect(engine) as conn:
+        refreshed_at, digest = _refresh_state(conn)
+        report = Report(title, chosen, hash_, text_, dt.datetime.now(dt.UTC), refreshed_at, digest)
         recorded = current_verdicts(conn)
         for claim, quotes, _ in claims:
             grade = assess_claim(conn, claim.id)
             history = verdict_history(conn, claim.id)
-            rationales, abstracts = _rationales(engine, claim.id)
+            rationales, abstracts = _rationales(conn, claim.id)
             report.claims.append(
                 ClaimView(
                     claim, quotes, grade, recorded.get(claim.id), history, rationales, abstracts

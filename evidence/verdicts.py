@@ -26,6 +26,7 @@ __all__ = [
     "Verdict",
     "current_verdicts",
     "record_verdict",
+    "what_changed",
     "verdict_history",
     "verdict_label",
 ]
@@ -132,7 +133,8 @@ def _state(assessment: ClaimAssessment) -> dict[str, Any]:
     }
 
 
-def _what_changed(previous: Verdict | None, assessment: ClaimAssessment) -> list[str]:
+def what_changed(previous: Verdict | None, assessment: ClaimAssessment) -> list[str]:
+    """What differs from the latest row: "verdict", "certainty", "reasons"; ["initial"] if none."""
     if previous is None:
         return ["initial"]
     now = _state(assessment)
@@ -217,7 +219,7 @@ def record_verdict(
     now: dt.datetime,
 ) -> tuple[Verdict, bool]:
     """Add a row if the assessment differs from `previous` (the latest); (latest row, added)."""
-    changed = _what_changed(previous, assessment)
+    changed = what_changed(previous, assessment)
     if not changed:
         assert previous is not None
         return previous, False

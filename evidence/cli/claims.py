@@ -14,7 +14,6 @@ from sqlmodel import Session
 from evidence import claims as claims_lib
 from evidence.cli import App, pass_app
 from evidence.documents import get_document
-from evidence.grading_rules import reasons_json
 
 if TYPE_CHECKING:
     from evidence.grading import ClaimGrade
@@ -178,15 +177,10 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
 
 
 def _stale(live: ClaimGrade, stored: Verdict | None) -> bool:
-    a = live.assessment
-    if stored is None:
-        return True
-    return (a.verdict, a.lean, a.certainty, reasons_json(a.reasons)) != (
-        stored.verdict,
-        stored.lean,
-        stored.certainty,
-        reasons_json(stored.reasons),
-    )
+    """The recorded verdict is not what grading now would record (verdict, certainty, reasons)."""
+    from evidence.verdicts import what_changed
+
+    return bool(what_changed(stored, live.assessment))
 
 
 def assessment_json(live: ClaimGrade, stored: Verdict | None) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from pathlib import Path
 
 import click
@@ -18,12 +17,10 @@ logger = logging.getLogger("evidence.refresh")
 
 def _write_atomically(path: Path, content: str) -> None:
     """Readers (a mailer, a chat hook) never see half a digest."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from evidence.export.writers import staging
+
+    with staging() as staged:
+        staged.path_for(path).write_text(content, encoding="utf-8")
 
 
 @click.command()
