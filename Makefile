@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 $(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (once; about a minute, 300 MB)..."
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 

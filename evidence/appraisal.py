@@ -521,7 +521,7 @@ _CASE_TEXT = _cue(
     r"|\bin an? (?:\d+[- ]year[- ]old )?(?:patient|man|woman|boy|girl|child|infant|neonate)"
     r" (?:with|on|who|taking|receiving|treated)\b",
     *("case", "we describe", "we report", "we present", "we highlight", "deaths", "decedents"),
-    *("fatalities", "in a "),
+    *("fatalities", "in a ", "in an "),
 )
 
 _Matcher = Callable[[_Record, str], str | None]

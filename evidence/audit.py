@@ -10,7 +10,7 @@ consistent with each other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from evidence import claims as claims_lib
 from evidence.claims import ClaimNotFound
 from evidence.db import connect
+from evidence.documents import get_document
 from evidence.evidence_links import (
     LinkReport,
     corpus_stats,
@@ -50,15 +51,16 @@ class AuditReport:
     new_hits: dict[str, int] = field(default_factory=dict)
     links: list[LinkReport] = field(default_factory=list)
     grades: list[ClaimGrade] = field(default_factory=list)
+    #: The document the report is about: --document, else the catalog's.
+    document_id: str | None = None
 
 
-def ensure_catalog(engine: Engine, path: Path) -> claims_lib.LoadReport | None:
+def ensure_catalog(engine: Engine, claim_set: claims_lib.ClaimSet) -> claims_lib.LoadReport | None:
     """Load the catalog unless every claim of it is held already; returns the load report.
 
     An already loaded catalog is left alone (not re-loaded): `evidence claims load` is the way
     to apply an edited catalog, and the audit should not revise claims behind a user's back.
     """
-    claim_set = claims_lib.parse_catalog(path)
     ids = [spec.id for spec in claim_set.claims]
     with Session(engine) as session:
         held = set(session.execute(select(col(Claim.id)).where(col(Claim.id).in_(ids))).scalars())
@@ -68,17 +70,49 @@ def ensure_catalog(engine: Engine, path: Path) -> claims_lib.LoadReport | None:
         return claims_lib.save_claims(session, claim_set)
 
 
-def select_claims(engine: Engine, claim_id: str | None = None) -> list[Claim]:
-    """Every claim (by id), or the one named; an unknown id is `ClaimNotFound`."""
+def select_claims(
+    engine: Engine, claim_id: str | None = None, document_id: str | None = None
+) -> list[Claim]:
+    """Every claim (by id), or the one named, or a document's; an unknown id is `NotFound`."""
     with Session(engine, expire_on_commit=False) as session:
+        if document_id is not None:
+            get_document(session, document_id)  # DocumentNotFound (exit 6)
         stmt = select(Claim).order_by(col(Claim.id))
         if claim_id is not None:
             stmt = stmt.where(col(Claim.id) == claim_id)
+        if document_id is not None:
+            stmt = stmt.where(col(Claim.document_id) == document_id)
         found = list(session.execute(stmt).scalars())
         session.expunge_all()
     if claim_id is not None and not found:
-        raise ClaimNotFound(f"no claim {claim_id!r}; list them with: evidence claims list")
+        where = f" in document {document_id!r}" if document_id else ""
+        raise ClaimNotFound(f"no claim {claim_id!r}{where}; list them with: evidence claims list")
     return found
+
+
+def _check_names(
+    engine: Engine,
+    claim_set: claims_lib.ClaimSet,
+    claim_id: str | None,
+    document_id: str | None,
+) -> None:
+    """Refuse an unknown --claim or --document before anything is written: the name must be
+    held already or come with the catalog the audit would load."""
+    with Session(engine) as session:
+        if claim_id is not None and claim_id not in {s.id for s in claim_set.claims}:
+            if session.get(Claim, claim_id) is None:
+                raise ClaimNotFound(f"no claim {claim_id!r}; list them with: evidence claims list")
+        catalog_doc = claim_set.document.id if claim_set.document else None
+        if document_id is not None and document_id != catalog_doc:
+            get_document(session, document_id)
+
+
+def zero_hits_line(claim_id: str, unknown: Sequence[str]) -> str:
+    """One line for a claim whose search found nothing, naming what PubMed did not know."""
+    line = f"claim {claim_id}: 0 hits"
+    if unknown:
+        line += "; phrases PubMed did not know: " + ", ".join(unknown)
+    return line
 
 
 def refresh_hits(
@@ -129,14 +163,22 @@ def run_audit(
     *,
     catalog: Path = DEFAULT_CATALOG,
     claim_id: str | None = None,
+    document_id: str | None = None,
     notify: Notify | None = None,
 ) -> AuditReport:
-    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade."""
-    report = AuditReport(catalog=ensure_catalog(engine, catalog))
-    claims = select_claims(engine, claim_id)
+    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade.
+
+    `claim_id` / `document_id` narrow the audit to one claim / one document's claims; an
+    unknown one fails before anything is written (the catalog is not loaded for nothing).
+    """
+    claim_set = claims_lib.parse_catalog(catalog)
+    _check_names(engine, claim_set, claim_id, document_id)
+    report = AuditReport(catalog=ensure_catalog(engine, claim_set))
+    claims = select_claims(engine, claim_id, document_id)
     if client is not None:
         report.searches, report.new_hits = refresh_hits(engine, client, claims, notify)
     runs = sorted(r.run_id for r in report.searches.values())
     ref = None if not runs else f"runs {runs[0]}-{runs[-1]}" if len(runs) > 1 else f"run {runs[0]}"
     report.links, report.grades = link_and_grade(engine, claims, Cause("audit", ref))
+    report.document_id = document_id or (claim_set.document.id if claim_set.document else None)
     return report

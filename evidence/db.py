@@ -68,17 +68,30 @@ def make_engine(url: str) -> Engine:
             f"not a database URL: {url!r}; use e.g. sqlite:///path/evidence.db "
             "or postgresql://user@host/dbname"
         ) from None
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database {backend!r} in {redact_url(url)}: evidence runs on SQLite "
+            "(sqlite:///path/evidence.db) or PostgreSQL (postgresql://user@host/dbname)"
+        )
+    if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # A typo in a path must not create a new, empty database somewhere: only the
+            # default data directory is created (by the CLI), never one named in a URL.
+            folder = Path(parsed.database).expanduser().parent
+            if not folder.is_dir():
+                raise DatabaseError(
+                    f"cannot open database {redact_url(url)}: directory {folder} does not "
+                    "exist; create it, or fix EVIDENCE_DATABASE_URL or --database-url"
+                )
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
-    except NoSuchModuleError:
+    except (NoSuchModuleError, ImportError):
         raise DatabaseError(
-            f"unsupported database URL {redact_url(url)}: use sqlite:/// or postgresql://"
+            f"unsupported database driver in {redact_url(url)}: use postgresql:// (psycopg 3)"
         ) from None
 
 

@@ -13,19 +13,20 @@ killed job is still visible in `evidence runs`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from evidence import parsing
-from evidence.db import connect
+from evidence.db import batched, connect
 from evidence.errors import EvidenceError, InputError
 from evidence.models import IngestRun
 from evidence.parse_worker import Message, encoded_messages, parse_file
@@ -34,6 +35,8 @@ from evidence.store import ArticleWriter, SaveCounts
 
 if TYPE_CHECKING:
     from evidence.pubmed import PubMedClient
+
+logger = logging.getLogger("evidence.ingest")
 
 #: Called with (units done, units total or None) as work advances: bytes for files, records
 #: for searches.
@@ -51,6 +54,10 @@ class IngestResult:
     #: PMIDs of the records a search returned, in fetch order (searches only): the audit
     #: records them as the claim's query hits.
     pmids: list[int] = field(default_factory=list)
+    #: (earlier run id, hits it had stored) when this search resumed an unfinished one.
+    resumed: tuple[int, int] | None = None
+    #: Phrases and fields the search's esearch did not know (PhraseNotFound ...).
+    unknown: list[str] = field(default_factory=list)
 
 
 def utcnow() -> dt.datetime:
@@ -85,12 +92,13 @@ def mark_interrupted_runs(engine: Engine) -> int:
         return len(stale)
 
 
-def _start_run(engine: Engine, kind: str, source: str) -> int:
+def _start_run(engine: Engine, kind: str, source: str, endpoint: str | None = None) -> int:
     mark_interrupted_runs(engine)
     with Session(engine) as session:
         run = IngestRun(
             kind=kind,
             source=source,
+            endpoint=endpoint,
             started_at=utcnow(),
             host=socket.gethostname(),
             pid=os.getpid(),
@@ -221,15 +229,44 @@ def store_bodies(
             progress(done, total)
 
 
-def start_run(engine: Engine, kind: str, source: str) -> IngestResult:
+def start_run(engine: Engine, kind: str, source: str, endpoint: str | None = None) -> IngestResult:
     """Open an ingest run (status running) for work that stores records in several steps."""
-    return IngestResult(run_id=_start_run(engine, kind, source), source=source)
+    return IngestResult(run_id=_start_run(engine, kind, source, endpoint), source=source)
 
 
 def finish_run(engine: Engine, result: IngestResult, status: str, message: str | None) -> None:
     result.status = status
     with engine.begin() as conn:
         _record_run(conn, result, status, message)
+
+
+def _unfinished_search(engine: Engine, source: str) -> int | None:
+    """The id of the latest search run of `source` if it failed or was interrupted."""
+    with connect(engine) as conn:
+        latest = conn.execute(
+            text(
+                "SELECT id, status FROM ingest_run WHERE kind = 'search' AND source = :s "
+                "ORDER BY id DESC LIMIT 1"
+            ),
+            {"s": source},
+        ).first()
+    if latest is None or latest.status not in ("failed", "interrupted"):
+        return None
+    return int(latest.id)
+
+
+def _held(engine: Engine, pmids: Sequence[int]) -> set[int]:
+    held: set[int] = set()
+    with connect(engine) as conn:
+        for chunk in batched(sorted(set(pmids))):
+            rows = conn.execute(
+                text("SELECT pmid FROM article WHERE pmid IN :p").bindparams(
+                    bindparam("p", expanding=True)
+                ),
+                {"p": list(chunk)},
+            )
+            held.update(int(p) for (p,) in rows)
+    return held
 
 
 def ingest_search(
@@ -243,16 +280,49 @@ def ingest_search(
     max_records: int | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Search PubMed, fetch every hit in batches and store them, committing per batch."""
-    result = IngestResult(run_id=_start_run(engine, "search", term), source=term)
+    """Search PubMed, fetch every hit in batches and store them, committing per batch.
+
+    Normally the hits are read from the history server in `client.batch_size` slices. When the
+    last search of the same term failed or was interrupted, the search resumes instead: its
+    esearch asks for the PMIDs too, and only those the database does not hold are fetched, by
+    id (a held record that changed at NCBI is picked up by `evidence refresh`'s mdat window).
+    """
+    from evidence.pubmed import unknown_phrases
+
+    resumed_from = _unfinished_search(engine, term)
+    result = IngestResult(run_id=_start_run(engine, "search", term, client.endpoint), source=term)
     try:
-        windows = client.search(term, mindate=mindate, maxdate=maxdate, datetype=datetype)
-        total = sum(w.count for w in windows)
-        if max_records is not None:
-            total = min(total, max_records)
-        store_bodies(
-            engine, client, client.fetch(windows, max_records=max_records), result, progress, total
+        windows = client.search(
+            term,
+            mindate=mindate,
+            maxdate=maxdate,
+            datetype=datetype,
+            with_ids=resumed_from is not None,
         )
+        result.unknown = unknown_phrases(windows)
+        if resumed_from is None:
+            total = sum(w.count for w in windows)
+            if max_records is not None:
+                total = min(total, max_records)
+            bodies = client.fetch(windows, max_records=max_records)
+        else:
+            # Newest first, as `fetch` reads them, so a capped resume takes the same records.
+            ids = [p for w in sorted(windows, key=lambda w: w.mindate or "", reverse=True)
+                   for p in w.ids][:max_records]  # fmt: skip
+            held = _held(engine, ids)
+            todo = [p for p in ids if p not in held]
+            result.pmids.extend(p for p in ids if p in held)
+            result.resumed = (resumed_from, len(ids) - len(todo))
+            logger.info(
+                "resuming search run %d: %d of %d hits already stored, fetching %d",
+                resumed_from,
+                len(ids) - len(todo),
+                len(ids),
+                len(todo),
+            )
+            total = len(todo)
+            bodies = client.fetch_ids(todo)
+        store_bodies(engine, client, bodies, result, progress, total)
         result.requests = client.stats.requests
         result.status = "succeeded"
         with engine.begin() as conn:

@@ -202,6 +202,8 @@ class IngestRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)  # file | search
     source: str = Field(sa_type=Text)  # file path or query text (never a secret)
+    # A search's E-utilities base URL (scheme, host, path; never a query or credentials).
+    endpoint: str | None = Field(default=None, sa_type=Text)
     status: str = Field(default="running", max_length=20, index=True)
     started_at: dt.datetime
     finished_at: dt.datetime | None = None

@@ -62,6 +62,7 @@ _ORCID = re.compile(r"(\d{4})-?(\d{4})-?(\d{4})-?(\d{3}[\dXx])")
 # libxml2 error codes: bad bytes for the declared encoding; namespace errors (200-299), which
 # libxml2 reports only when the parse finishes, so they must not read as "file cut short".
 _ENCODING_ERRORS = frozenset({9, 81})
+_CHAR_REF = re.compile(r"xmlParseCharRef: invalid xmlChar value (\d+)")
 _NAMESPACE_ERRORS = range(200, 300)
 
 
@@ -181,6 +182,14 @@ def _syntax_error(label: str, exc: etree.XMLSyntaxError, eof: bool, count: int) 
     reason = _POSITION_SUFFIX.sub("", exc.msg or str(exc))
     where = f"line {line:,}, column {column:,}"
     code = getattr(exc, "code", None)  # libxml2's error number (missing from the type stubs)
+    char_ref = _CHAR_REF.search(reason)
+    if char_ref is not None:
+        # Code 9 covers both bad bytes and a reference such as &#x0; to a character XML forbids.
+        what = (
+            f"a character reference to U+{int(char_ref.group(1)):04X}, which XML does not allow, "
+            f"at {where}, {_after(count)}"
+        )
+        return _error(label, what, "remove or replace that reference (e.g. &#x0;) in the file")
     if code in _ENCODING_ERRORS:
         what = f"bytes that are not valid in the file's encoding (UTF-8 unless declared) at {where}"
         return _error(label, f"{what}, {_after(count)}", f"{_FIX_DOWNLOAD} or convert it to UTF-8")

@@ -46,6 +46,7 @@ from Bio import Entrez
 
 from evidence import eutils
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
+from evidence.provenance import NCBI_ENDPOINT
 from evidence.ratelimit import RateLimiter
 
 __all__ = [
@@ -55,11 +56,12 @@ __all__ = [
     "RequestStats",
     "SearchWindow",
     "redact",
+    "unknown_phrases",
 ]
 
 logger = logging.getLogger("evidence.pubmed")
 
-NCBI_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+NCBI_EUTILS_URL = NCBI_ENDPOINT
 #: esearch can page through only this many hits of one query; windows must stay below it.
 ESEARCH_CAP = 10_000
 #: epost stores at most this many ids per call; efetch returns at most this many per call.
@@ -209,10 +211,21 @@ class SearchWindow:
     webenv: str
     query_key: str
     ids: tuple[int, ...] = field(default=(), repr=False)
+    #: What esearch said it could not use ("PhraseNotFound: ..."), from its ErrorList.
+    notes: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def is_posted(self) -> bool:
         return self.term == "" and self.datetype == ""
+
+
+def unknown_phrases(windows: Sequence[SearchWindow]) -> list[str]:
+    """The phrases and fields PubMed did not know, over `windows`, each once, in order."""
+    seen: dict[str, None] = {}
+    for window in windows:
+        for note in window.notes:
+            seen.setdefault(note.split(": ", 1)[-1], None)
+    return list(seen)
 
 
 @dataclass
@@ -357,6 +370,15 @@ class PubMedClient:
     def has_api_key(self) -> bool:
         return self._api_key is not None
 
+    @property
+    def endpoint(self) -> str:
+        """The base URL without credentials, to record where records came from."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        return f"{parts.scheme}://{host}{parts.path}"
+
     # -- public API --------------------------------------------------------------------------
 
     def search(
@@ -477,7 +499,8 @@ class PubMedClient:
                         raise PubMedUnavailable(
                             self._one_line(
                                 f"PubMed history server keeps losing results: efetch "
-                                f"{self._url('efetch', params)} failed {renewals} times; "
+                                f"{self._url('efetch', params)} failed {renewals} times "
+                                f"in a row; "
                                 f"last error: {exc}"
                             )
                         ) from None
@@ -507,6 +530,9 @@ class PubMedClient:
                     )
                 self.stats.records += records
                 retstart += retmax
+                # The budget is for renewals in a row without progress: a long search whose
+                # WebEnv keeps expiring still finishes, batch by batch.
+                renewals = 0
                 if remaining is not None:
                     remaining -= retmax
                 yield body
@@ -592,11 +618,10 @@ class PubMedClient:
         if mindate is not None or maxdate is not None:
             params.update(datetype=datetype, mindate=mindate, maxdate=maxdate)
         result = self._request("esearch", params, partial(eutils.parse_esearch, retmax=retmax))
-        # A term PubMed did not know is routine in a long OR-query that still found records
-        # (say so with -v); with nothing found it may be the reason, so it is a warning.
-        level = logging.WARNING if result.count == 0 else logging.INFO
+        # A term PubMed did not know is routine in a long OR-query (-v shows each); the notes
+        # travel with the window, so a caller whose search found nothing can say why, once.
         for note in result.notes:
-            logger.log(level, "esearch %r: %s", term, note)
+            logger.info("esearch %r: %s", term, note)
         return SearchWindow(
             term,
             datetype,
@@ -606,6 +631,7 @@ class PubMedClient:
             result.webenv,
             result.query_key,
             result.ids,
+            result.notes,
         )
 
     def _split(
@@ -700,6 +726,13 @@ class PubMedClient:
                     return parse(body)
                 except eutils.Transient as exc:
                     last_error = str(exc)
+                except eutils.WebEnvExpired as exc:
+                    # Only a request that names a history-server set can renew it (`fetch`);
+                    # from any other request ("Unable to obtain query" to an efetch by id
+                    # list, or an esearch) it is a backend fault like any other: retried.
+                    if "WebEnv" in params:
+                        raise
+                    last_error = f"{util} <ERROR>: {exc}"
                 except eutils.Permanent as exc:
                     raise PubMedQueryError(
                         self._one_line(

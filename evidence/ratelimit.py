@@ -4,12 +4,19 @@ NCBI allows 3 E-utilities requests per second without an API key and 10 with one
 IP address or per key -- so two `evidence` processes on one machine share one budget, and a
 per-process throttle (like Biopython's own) lets them exceed it together (rentrez #132).
 
-The scheduler keeps one number, ``next_slot`` (a wall-clock time), in a small state file.
-Each request locks the file (``fcntl.flock``), takes ``slot = max(now, next_slot)``, writes
-``next_slot = slot + interval``, unlocks, and sleeps until its slot.  Slots are therefore at
-least ``interval`` apart across every process that uses the file, in the order they asked.
-The interval is a little above ``1/rate`` (0.35 s and 0.105 s) so that timing jitter between
-taking a slot and the request reaching NCBI never puts rate+1 requests in one second.
+Two rules, both kept in one small state file locked with ``fcntl.flock``:
+
+1. **Slots.** Each request takes ``slot = max(now, next_slot)`` and writes
+   ``next_slot = slot + interval``, then sleeps until its slot, so processes go in the order
+   they asked, ``interval`` (a little above ``1/rate``) apart.
+2. **Sends.** Slots alone are not enough on a busy host: a process woken late sends late, next
+   to the following process's request, and NCBI counts requests by *arrival* (4 of 322 requests
+   drew a 429 that way with a 50 ms margin). So when a process is about to send, it checks the
+   times the last ``burst`` requests were actually sent (same file): if ``burst`` of them lie
+   within ``window`` (1 s plus a margin) it waits, and otherwise records its own send time.
+   A late process therefore delays whoever follows instead of crowding it.
+
+Measured with `scripts/bench_ratelimit.py` (README "E-utilities under load").
 
 The state file is advisory and disposable: if it is empty, corrupt, or names a time absurdly far
 in the future (a wall-clock jump), the scheduler treats it as "free now" and rewrites it.
@@ -35,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows: fall back to a sidecar lock f
 __all__ = [
     "INTERVAL_WITH_KEY",
     "INTERVAL_WITHOUT_KEY",
+    "SEND_WINDOW",
     "RateLimiter",
     "default_state_path",
 ]
@@ -42,6 +50,10 @@ __all__ = [
 #: Seconds between request slots: 1.05 x the minimum NCBI allows (3/s, 10/s).
 INTERVAL_WITHOUT_KEY = 0.35
 INTERVAL_WITH_KEY = 0.105
+#: The sends rule: at most `rate` sends in any `SEND_WINDOW` seconds. The 0.15 s above NCBI's
+#: second absorbs what happens between recording a send and its arrival (a process descheduled
+#: there); it caps the sustained rate at rate/1.15 s, 87% of what NCBI allows.
+SEND_WINDOW = 1.15
 
 #: A ``next_slot`` further ahead than this is not a queue of waiting requests but a stale file
 #: (for instance written before the wall clock was set back); it is ignored.
@@ -73,16 +85,21 @@ class RateLimiter:
         *,
         path: str | os.PathLike[str] | None = None,
         interval: float | None = None,
+        burst: int | None = None,
+        window: float = SEND_WINDOW,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if not requests_per_second > 0:
+            raise ValueError(f"requests_per_second must be positive, got {requests_per_second}")
         if interval is None:
-            if not requests_per_second > 0:
-                raise ValueError(f"requests_per_second must be positive, got {requests_per_second}")
             interval = 1.05 / requests_per_second
         if not (interval >= 0 and math.isfinite(interval)):
             raise ValueError(f"interval must be a finite number >= 0, got {interval}")
         self._interval = float(interval)
+        #: At most `burst` sends in any `window` seconds (0: no such rule).
+        self._burst = max(int(burst if burst is not None else requests_per_second), 0)
+        self._window = float(window)
         self._path = Path(path) if path is not None else default_state_path()
         self._clock = clock
         self._sleep = sleep
@@ -97,8 +114,9 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> RateLimiter:
         """NCBI's limit: 10 requests/s with an API key, 3 without."""
+        rate = 10.0 if api_key else 3.0
         interval = INTERVAL_WITH_KEY if api_key else INTERVAL_WITHOUT_KEY
-        return cls(path=path, interval=interval, clock=clock, sleep=sleep)
+        return cls(rate, path=path, interval=interval, clock=clock, sleep=sleep)
 
     @property
     def interval(self) -> float:
@@ -115,17 +133,30 @@ class RateLimiter:
         """Claim the next free slot and return its time (on ``clock``); does not sleep."""
         with self._locked_state() as fd:
             now = self._clock()
-            slot = max(now, self._read(fd, now))
-            self._write(fd, slot + self._interval)
+            next_slot, sent = self._read(fd, now)
+            slot = max(now, next_slot)
+            self._write(fd, slot + self._interval, sent)
         return slot
 
     def acquire(self) -> float:
-        """Wait for this process's next slot; returns the seconds slept."""
-        wait = self.reserve() - self._clock()
-        if wait > 0:
+        """Wait for this process's slot, then until sending keeps the window's rule; returns
+        the seconds slept. Call it right before sending: the send time is recorded."""
+        slept = self.reserve() - self._clock()
+        if slept > 0:
+            self._sleep(slept)
+        else:
+            slept = 0.0
+        while True:
+            with self._locked_state() as fd:
+                now = self._clock()
+                next_slot, sent = self._read(fd, now)
+                recent = [t for t in sent if now - self._window < t <= now]
+                if self._burst == 0 or len(recent) < self._burst:
+                    self._write(fd, next_slot, [*recent, now][-self._burst :])
+                    return slept
+                wait = recent[-self._burst] + self._window - now
             self._sleep(wait)
-            return wait
-        return 0.0
+            slept += wait
 
     def defer(self, seconds: float) -> None:
         """Hold every process back: no slot starts earlier than ``seconds`` from now.
@@ -137,7 +168,8 @@ class RateLimiter:
         with self._locked_state() as fd:
             now = self._clock()
             until = now + min(seconds, _MAX_AHEAD)
-            self._write(fd, max(self._read(fd, now), until))
+            next_slot, sent = self._read(fd, now)
+            self._write(fd, max(next_slot, until), sent)
 
     # -- state file --------------------------------------------------------------------------
 
@@ -170,21 +202,27 @@ class RateLimiter:
             os.close(fd)
 
     @staticmethod
-    def _read(fd: int, now: float) -> float:
-        """``next_slot`` from the file; ``now`` if it is missing, corrupt or implausible."""
+    def _read(fd: int, now: float) -> tuple[float, list[float]]:
+        """``next_slot`` (``now`` if missing, corrupt or implausible) and the recent send times.
+
+        The file is ``next_slot`` then the send times, on one line, separated by spaces.
+        """
         try:
             os.lseek(fd, 0, os.SEEK_SET)
-            raw = os.read(fd, 64)
-            value = float(raw.decode("ascii").strip())
+            fields = os.read(fd, 512).decode("ascii").split()
+            values = [float(f) for f in fields]
         except (OSError, UnicodeDecodeError, ValueError):
-            return now
-        if not math.isfinite(value) or value > now + _MAX_AHEAD:
-            return now
-        return value
+            return now, []
+        if not values or not all(math.isfinite(v) for v in values):
+            return now, []
+        next_slot, sent = values[0], values[1:]
+        if next_slot > now + _MAX_AHEAD:
+            next_slot = now
+        return next_slot, [t for t in sent if t <= now + _MAX_AHEAD]
 
     @staticmethod
-    def _write(fd: int, next_slot: float) -> None:
-        data = f"{next_slot:.6f}\n".encode("ascii")
+    def _write(fd: int, next_slot: float, sent: list[float]) -> None:
+        data = " ".join(f"{v:.6f}" for v in (next_slot, *sent)).encode("ascii") + b"\n"
         os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
         os.write(fd, data)

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, Table, insert, select, text, update
 
 from evidence import digest as digest_lib
-from evidence.audit import link_and_grade, select_claims
+from evidence.audit import link_and_grade, select_claims, zero_hits_line
 from evidence.db import batched, connect
 from evidence.digest import LINKED
 from evidence.errors import PubMedError, PubMedUnavailable
@@ -50,6 +50,7 @@ from evidence.evidence_links import record_hits
 from evidence.ingest import IngestResult, finish_run, start_run, store_bodies
 from evidence.locks import single_flight
 from evidence.models import Article, Claim, RefreshClaim, RefreshRun
+from evidence.pubmed import unknown_phrases
 from evidence.verdicts import Cause
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ class RefreshReport:
     updated: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # claim id -> error
     digest: dict[str, Any] = field(default_factory=dict)
+    #: Claims whose full search found nothing -> phrases PubMed did not know.
+    empty: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -216,7 +219,13 @@ class _Run:
     def search_claim(self, p: ClaimPlan) -> tuple[list[int], list[int]]:
         """(the claim's hits, the PMIDs to fetch for it)."""
         if p.mode == "full":  # a first search brings every hit up to date
-            hits = self.client.search_ids(p.query)
+            windows = self.client.search(p.query, with_ids=True)
+            hits = sorted({pmid for w in windows for pmid in w.ids})
+            if not hits:
+                # Reported once per claim (a phrase PubMed did not know is the usual reason);
+                # an incremental window with nothing new is the normal case, not this.
+                self.report.empty[p.claim_id] = unknown_phrases(windows)
+                logger.warning("%s", zero_hits_line(p.claim_id, self.report.empty[p.claim_id]))
             return hits, hits
         lo, hi = _fmt(p.since or p.until), _fmt(p.until)
         entered = self.client.search_ids(p.query, mindate=lo, maxdate=hi, datetype="edat")
@@ -360,7 +369,7 @@ def refresh(
     with single_flight(engine, "refresh", wait=wait):
         recheck_since = _last_success_day(engine)
         report = RefreshReport(None, plan(engine, claims, today))
-        ingest = start_run(engine, "refresh", f"refresh {today:%Y-%m-%d}")
+        ingest = start_run(engine, "refresh", f"refresh {today:%Y-%m-%d}", client.endpoint)
         report.run_id = _start(engine, today, claim_id, ingest.run_id)
         run = _Run(engine, client, report, ingest)
         try:

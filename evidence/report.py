@@ -38,6 +38,7 @@ from evidence.errors import InputError
 from evidence.grading import ClaimGrade, assess_claim
 from evidence.grading_rules import GRADING_VERSION
 from evidence.models import Claim, ClaimQuote, IngestRun, RefreshRun
+from evidence.provenance import Provenance, read_provenance
 from evidence.verdicts import Verdict, current_verdicts, verdict_history, verdict_label
 
 __all__ = ["ClaimView", "Report", "collect", "write_site"]
@@ -82,6 +83,7 @@ class Report:
     generated_at: dt.datetime
     refreshed_at: dt.datetime | None
     digest: dict[str, Any] | None
+    provenance: Provenance
     claims: list[ClaimView] = field(default_factory=list)
 
 
@@ -149,7 +151,16 @@ def collect(engine: Engine, document_id: str | None = None) -> Report:
         claims = [claims_lib.get_claim(session, row.id) for row in rows]
     with connect(engine) as conn:
         refreshed_at, digest = _refresh_state(conn)
-        report = Report(title, chosen, hash_, text_, dt.datetime.now(dt.UTC), refreshed_at, digest)
+        report = Report(
+            title,
+            chosen,
+            hash_,
+            text_,
+            dt.datetime.now(dt.UTC),
+            refreshed_at,
+            digest,
+            read_provenance(conn),
+        )
         recorded = current_verdicts(conn)
         for claim, quotes, _ in claims:
             grade = assess_claim(conn, claim.id)
@@ -188,8 +199,27 @@ def highlight(source: str, spans: Iterable[tuple[int, int, str | None]], css: st
 
 
 def paragraphs(markup: Markup) -> list[Markup]:
-    """Split marked-up text into paragraphs on blank lines (marks never span one)."""
-    return [Markup(p.strip()) for p in re.split(r"\n\s*\n", str(markup)) if p.strip()]
+    """Split marked-up text into paragraphs at line breaks outside marks.
+
+    Web articles saved as text put one paragraph (or heading, or list item) on each line, so
+    every line break is a paragraph break; blank lines are dropped. A quote that spans a line
+    break keeps its mark whole: the break inside it stays in that paragraph.
+    """
+    out: list[str] = []
+    depth = 0
+    current: list[str] = []
+    for piece in re.split(r"(<mark\b[^>]*>|</mark>|\n)", str(markup)):
+        if piece.startswith("<mark"):
+            depth += 1
+        elif piece == "</mark>":
+            depth -= 1
+        elif piece == "\n" and depth == 0:
+            out.append("".join(current))
+            current = []
+            continue
+        current.append(piece)
+    out.append("".join(current))
+    return [Markup(p.strip()) for p in out if p.strip()]
 
 
 # --- the evidence map --------------------------------------------------------------------------
@@ -200,8 +230,11 @@ def evidence_map_svg(claims: Sequence[ClaimView]) -> Markup:
     row, label_w, bar_w = 22, 330, 360
     most = max([sum(c.counts.values()) for c in claims] + [1])
     height = row * len(claims) + 30
+    # Room for the longest verdict label after a full bar ("insufficient (leans support)"),
+    # at about 7.5 px a character of the 12 px label font.
+    tail = 12 + int(7.5 * max([len(c.label) for c in claims] + [10]))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {label_w + bar_w + 60}'
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {label_w + bar_w + tail}'
         f' {height}" width="100%" aria-labelledby="map-title">',
         '<title id="map-title">Evidence map: linked studies per claim by stance</title>',
     ]

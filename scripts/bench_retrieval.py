@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from evidence import db
 from evidence.audit import DEFAULT_CATALOG, ensure_catalog, select_claims
+from evidence.claims import parse_catalog
 from evidence.evidence_links import candidates_for
 from evidence.ingest import ingest_file
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = db.make_engine(url)
         for path in FILES:
             ingest_file(engine, path)
-        ensure_catalog(engine, DEFAULT_CATALOG)
+        ensure_catalog(engine, parse_catalog(DEFAULT_CATALOG))
         claims = select_claims(engine)
         timings: list[float] = []
         sizes: list[int] = []

@@ -149,6 +149,13 @@ def _date_xml(tag: str, day: date, attrs: str = "", *, time_of_day: bool = False
     )
 
 
+#: The keyword list that marks one of the project's invented records (`evidence.provenance`).
+FIXTURE_KEYWORDS = (
+    '<KeywordList Owner="EVIDENCE-FIXTURE"><Keyword MajorTopicYN="N">synthetic test record'
+    "</Keyword></KeywordList>"
+)
+
+
 def make_article_xml(
     pmid: int,
     title: str,
@@ -164,13 +171,16 @@ def make_article_xml(
     keywords: Iterable[str] = (),
     journal: str = "Journal of Synthetic Evidence",
     status: str = "MEDLINE",
+    synthetic: bool = True,
 ) -> bytes:
     """One ``<PubmedArticle>`` element (bytes) in the DTD's element order.
 
     ``mesh`` items are descriptor names or ``(name, major)``; ``comments`` items are
     ``(RefType, pmid)`` or ``(RefType, pmid_or_None, RefSource)``, e.g. ``("RetractionIn", 42)``.
     Text is escaped; pass plain text.  ``edat``/``mdat`` become the History ``entrez`` date and
-    ``DateRevised``; ``year`` the journal issue's PubDate.
+    ``DateRevised``; ``year`` the journal issue's PubDate.  ``synthetic`` adds the keyword list
+    that marks an invented record (`evidence.provenance.FIXTURE_OWNER`), so no report shows it
+    as a PubMed study.
     """
     entrez = _as_date(edat)
     revised = _as_date(mdat)
@@ -234,6 +244,8 @@ def make_article_xml(
         parts.append('<KeywordList Owner="NOTNLM">')
         parts += [f'<Keyword MajorTopicYN="N">{escape(k)}</Keyword>' for k in keyword_items]
         parts.append("</KeywordList>")
+    if synthetic:
+        parts.append(FIXTURE_KEYWORDS)
     parts += [
         "</MedlineCitation>",
         "<PubmedData><History>",
@@ -847,8 +859,13 @@ class EUtilsServer:
         rate_window: float = 1.0,
         today: date | None = None,
         max_url_length: int = 8192,
+        webenv_max_uses: int | None = None,
     ) -> None:
         self.host = host
+        #: A WebEnv is forgotten after this many efetches from it (a short-lived history
+        #: server, as NCBI's is under load); None: kept until `expire_webenvs`.
+        self.webenv_max_uses = webenv_max_uses
+        self._webenv_uses: dict[str, int] = {}
         self.port = port
         self.rate_limit = rate_limit
         self.rate_window = rate_window
@@ -1350,9 +1367,14 @@ class EUtilsServer:
             selected: Sequence[int] = ids
         elif params.get("query_key") or params.get("WebEnv"):
             query_key = params.get("query_key", "")
+            webenv = params.get("WebEnv", "")
             with self._lock:
-                stored = self._history.get(params.get("WebEnv", ""), {})
+                stored = self._history.get(webenv, {})
                 ids_t = stored.get(int(query_key)) if query_key.isdigit() else None
+                if ids_t is not None and self.webenv_max_uses is not None:
+                    uses = self._webenv_uses[webenv] = self._webenv_uses.get(webenv, 0) + 1
+                    if uses >= self.webenv_max_uses:
+                        self._history.pop(webenv, None)  # this answer is its last
             if ids_t is None:
                 return _efetch_error(f"Unable to obtain query #{query_key or 1}")
             if retstart > MAX_RETSTART and len(ids_t) > IDLIST_CAP:

@@ -385,6 +385,13 @@ DESIGN_CASES = [
         "design.text_case_report",
     ),
     (
+        # "in an" before a vowel: the cue's pre-filter once knew only "in a ".
+        "letter_about_an_infant",
+        facts("Neonatal abstinence syndrome in an infant with maternal kratom use", pt=("Letter",)),
+        "case_report_series",
+        "design.text_case_report",
+    ),
+    (
         "letter_without_case_cue_is_narrative",
         facts("Kratom regulation needs evidence", pt=("Letter",)),
         "narrative",
@@ -1208,3 +1215,27 @@ def test_facts_from_record() -> None:
     rct = facts_from_record(records[90000001])
     assert rct.mesh[:2] == ("Adult", "Pain Management")
     assert appraise(rct).design == "rct"
+
+
+def _cues() -> list[tuple[str, Any]]:
+    from evidence import appraisal
+
+    found: list[tuple[str, Any]] = []
+    for name, value in vars(appraisal).items():
+        items = value if isinstance(value, tuple) else (value,)
+        found += [(name, c) for c in items if isinstance(c, appraisal._Cue) and c.needs]
+    return found
+
+
+@pytest.mark.parametrize(("name", "cue"), _cues(), ids=[n for n, _ in _cues()])
+def test_every_cue_match_contains_one_of_its_prefilter_words(name: str, cue: Any) -> None:
+    # A cue skips the regex unless the record contains one of its pre-filter words (a speed-up):
+    # a match without any of them would be a case the rule means to catch and never sees.
+    @settings(max_examples=100, derandomize=True, deadline=None)
+    @given(st.from_regex(cue.pattern))
+    def check(text: str) -> None:
+        match = cue.pattern.search(text)
+        assert match is not None
+        assert any(word in match.group(0).lower() for word in cue.needs), match.group(0)
+
+    check()

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.claims_helpers import CATALOG
-from tests.conftest import FIXTURES, SHARED_DATA, Invoker, query, requires_shared
+from tests.conftest import FIXTURES, ROOT, SHARED_DATA, Invoker, query, requires_shared
 from tests.eutils_server import EUtilsServer
 
 EMAIL = "tester@example.org"
@@ -191,6 +195,70 @@ def test_audit_one_claim(db_url: str, server: EUtilsServer) -> None:
     missing = evidence("audit", "--claim", "no-such-claim", env=env_for(server))
     assert missing.exit_code == 6
     assert "no-such-claim" in missing.output
+
+
+def test_unknown_claim_or_document_fails_before_the_catalog_is_loaded(db_url: str) -> None:
+    evidence = Invoker(db_url)
+    for option, name in (("--claim", "nonexistent"), ("--document", "no-such-document")):
+        result = evidence("audit", "--no-refresh", option, name)
+        assert result.exit_code == 6, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("Error: no ") and name in line
+        # Nothing written: the shipped catalog was not loaded as a side effect.
+        assert query(db_url, "SELECT count(*) FROM claim") == [(0,)]
+        assert query(db_url, "SELECT count(*) FROM document") == [(0,)]
+
+
+def test_audit_with_a_second_document_reports_on_each(
+    db_url: str, server: EUtilsServer, tmp_path: Path
+) -> None:
+    # The defect: with a second document in the database, the audit linked and graded, then
+    # exited 2 asking for a --document option it did not have.
+    evidence = Invoker(db_url)
+    other = tmp_path / "coffee-article.txt"
+    other.write_text("Coffee keeps you awake because caffeine blocks adenosine.\n", "utf-8")
+    (tmp_path / "coffee.toml").write_text(
+        '[document]\npath = "coffee-article.txt"\n\n[[claim]]\nid = "caffeine-adenosine"\n'
+        'type = "mechanistic"\nstatement = "Caffeine blocks adenosine receptors."\n'
+        'quotes = ["caffeine blocks adenosine"]\nquery = "caffeine[tiab] AND adenosine[tiab]"\n',
+        "utf-8",
+    )
+    assert evidence("claims", "load", str(tmp_path / "coffee.toml")).exit_code == 0
+
+    result = evidence("audit", "--report", str(tmp_path / "kratom"), env=env_for(server))
+
+    assert result.exit_code == 0, result.output
+    assert "report: " in result.stdout
+    kratom_index = (tmp_path / "kratom" / "index.html").read_text("utf-8")
+    assert "kratom-withdrawal-article" in kratom_index or "Kratom" in kratom_index
+    assert "caffeine-adenosine" not in kratom_index  # the catalog's document only
+    one = evidence("audit", "--no-refresh", "--document", "coffee-article",
+                   "--report", str(tmp_path / "coffee"))  # fmt: skip
+    assert one.exit_code == 0, one.output
+    coffee_index = (tmp_path / "coffee" / "index.html").read_text("utf-8")
+    assert "caffeine-adenosine" in coffee_index
+    assert "opioid-withdrawal-relief" not in coffee_index
+    assert "audit: 1 claim(s)" in one.stdout  # only that document's claims were audited
+
+
+def test_first_run_prints_no_warning_and_one_line_per_empty_claim(
+    sqlite_url: str, server: EUtilsServer
+) -> None:
+    # As a new user meets it (`make demo` on a fresh clone): a real process, real logging.
+    env = {**os.environ, **env_for(server), "EVIDENCE_DATABASE_URL": sqlite_url}
+    proc = subprocess.run(
+        [sys.executable, "-m", "evidence", "audit"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" not in proc.stderr + proc.stdout
+    empty = [line for line in proc.stdout.splitlines() if re.match(r"claim \S+: 0 hits", line)]
+    hits = dict(query(sqlite_url, "SELECT claim_id, count(*) FROM claim_hit GROUP BY claim_id"))
+    assert sorted(line.split()[1].rstrip(":") for line in empty) == sorted(
+        set(catalog_ids()) - set(hits)
+    )
+    assert any("phrases PubMed did not know: " in line for line in empty)
+    assert "Not PubMed data: " in proc.stdout
 
 
 def test_missing_email_is_a_config_error(db_url: str, server: EUtilsServer) -> None:

@@ -430,6 +430,40 @@ def test_faults_end_in_the_same_database_as_a_clean_run(
         assert run_rows(other.url) == [(1, "search", TERM, "succeeded", 40, 0, 0, 0, 0, len(log))]
 
 
+def test_a_long_search_finishes_while_webenvs_keep_expiring_and_5xx(
+    evidence: Invoker, db_url: str, fast_retries: None
+) -> None:
+    # The defect: every renewal of an expiring WebEnv counted against one budget for the whole
+    # window, never reset by progress, so a long search stopped at 280 of 400 every time.
+    cancer = list(range(60_001, 60_421))
+    with EUtilsServer(webenv_max_uses=2) as short_lived:
+        for pmid in cancer:
+            short_lived.add_record(
+                pmid,
+                make_article_xml(
+                    pmid,
+                    f"Cancer cohort {pmid}",
+                    "Tumours grew.",
+                    year=2020,
+                    edat="2020/01/01",
+                    mdat="2020/01/01",
+                ),  # fmt: skip
+            )
+        short_lived.faults.random(0.1, seed=7, kinds=("500", "502", "503"), utils=("efetch",))
+
+        result = search(evidence, short_lived, "cancer", "--max", "400", "--batch-size", "20")
+
+        assert result.exit_code == 0, result.output
+        renewals = len(short_lived.requests_for("esearch")) - 1
+        assert renewals > 6  # a WebEnv lasts two batches: more renewals than the 6 tries
+        assert short_lived.faults.injected  # 5xx answers too
+        newest = sorted(cancer, reverse=True)[:400]
+        assert article_pmids(db_url) == sorted(newest)
+        delivered = delivered_pmids(short_lived)
+        assert sorted(set(delivered)) == sorted(newest)
+        assert result.stdout.startswith("cancer: 400 new, 0 updated, 0 unchanged")
+
+
 # --------------------------------------------------------------------------------------------
 # 4. Permanent failure
 
@@ -469,12 +503,24 @@ def test_permanent_503_fails_with_exit_5_and_keeps_committed_batches(
     cells = r"│ 1\s+│ search │ failed\s+│[^│]+│[^│]+│ 10\s+│ 0\s+│ 0\s+│ 0\s+│ 0\s+│ 8\s+│ "
     assert re.search(cells + TERM, runs), runs
 
-    # The server recovers: a rerun completes the set and only re-reads what was kept.
+    # The server recovers: a rerun resumes from what is stored. Its esearch asks for the ids
+    # too, and one efetch by id list brings the 30 records the failed run did not store.
     server.clear_requests()
     rerun = search(evidence, server, TERM)  # default batch: one efetch
     assert rerun.exit_code == 0, rerun.output
-    assert rerun.stdout == summary(TERM, new=30, unchanged=10, requests=2, run=2) + "\n"
+    assert rerun.stdout == (
+        summary(TERM, new=30, requests=2, run=2).removesuffix(" (run 2)")
+        + ", resumed run 1 (10 hits already stored) (run 2)\n"
+    )
+    assert [r.util for r in server.requests] == ["esearch", "efetch"]
+    fetched = server.requests_for("efetch")[0].params["id"].split(",")
+    assert sorted(map(int, fetched)) == sorted(set(KRATOM) - set(first_batch))
     assert article_pmids(db_url) == KRATOM
+    # Resuming is only for an unfinished search: the next run reads every hit again.
+    server.clear_requests()
+    again = search(evidence, server, TERM)
+    assert again.stdout == summary(TERM, unchanged=40, requests=2, run=3) + "\n"
+    assert "id" not in server.requests_for("efetch")[0].params
 
 
 def test_permanent_503_on_esearch_fails_before_anything_is_stored(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,16 @@ def test_full_text_index_follows_revisions_and_deletions(evidence: Invoker, db_u
     engine.dispose()
 
 
+def test_articles_search_scores_are_relative_to_the_best_hit(evidence: Invoker) -> None:
+    # On a handful of records FTS5's BM25 is about 1e-6, which printed as 0.00 for every hit.
+    evidence("ingest", str(BATCH1))
+    result = evidence("articles", "search", "kratom")
+    assert result.exit_code == 0, result.output
+    scores = re.findall(r"│ (\d+)\s+│ (\d\.\d\d)\s+│", result.output)
+    assert scores and scores[0][1] == "1.00"
+    assert all(0 < float(s) <= 1 for _, s in scores)
+
+
 def test_articles_show(evidence: Invoker) -> None:
     evidence("ingest", str(BATCH1))
     result = evidence("articles", "show", "1001")
@@ -182,6 +193,22 @@ def test_bad_file_is_one_line_error_and_writes_nothing(
     status, message = query(db_url, "SELECT status, message FROM ingest_run ORDER BY id DESC")[0]
     assert status == "failed"
     assert str(message).startswith(path.name)
+
+
+def test_nul_character_reference_is_named_as_such(
+    evidence: Invoker, db_url: str, tmp_path: Path
+) -> None:
+    # `&#x0;` is well-formed bytes naming a character XML forbids: not an encoding problem.
+    text = BATCH1.read_text("utf-8")
+    nul = tmp_path / "nul.xml"
+    nul.write_text(text.replace("<ArticleTitle>", "<ArticleTitle>&#x0;", 1), "utf-8")
+    result = evidence("ingest", str(nul))
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: nul.xml: a character reference to U+0000, which XML does not ")
+    assert "encoding" not in line
+    assert line.endswith("remove or replace that reference (e.g. &#x0;) in the file")
+    assert query(db_url, "SELECT count(*) FROM article") == [(0,)]
 
 
 def test_missing_file(evidence: Invoker, tmp_path: Path) -> None:

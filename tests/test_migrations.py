@@ -138,3 +138,36 @@ def test_malformed_database_url_is_one_line_error() -> None:
     result = Invoker("not a url")("status")
     assert result.exit_code == 4
     assert result.output.startswith("Error: not a database URL: 'not a url'")
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user:secret@db.example/evidence", "mssql+pyodbc://x/y", "oracle://a@b/c"]
+)
+def test_unsupported_database_is_one_line_exit_4(url: str) -> None:
+    result = Invoker(url)("status")
+    assert result.exit_code == 4, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: unsupported database ")
+    assert "secret" not in line  # the password is never shown
+
+
+def test_sqlite_url_in_a_missing_directory_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    for args in (("status",), ("db", "upgrade")):
+        result = Invoker(f"sqlite:///{missing / 'x.db'}")(*args)
+        assert result.exit_code == 4, result.output
+        (line,) = result.output.strip().splitlines()
+        assert f"directory {missing} does not exist" in line
+        assert not (tmp_path / "no").exists()
+
+
+def test_default_database_directory_is_created(tmp_path: Path) -> None:
+    # The embedded default needs no set-up: EVIDENCE_HOME is made on first use.
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    assert not (tmp_path / "home").exists()
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "home" / "evidence.db").is_file()

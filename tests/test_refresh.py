@@ -1051,3 +1051,31 @@ def test_pubmed_unreachable_is_one_line_exit_5(
     assert sorted(e.split(":")[0] for e in json.loads(errors)) == sorted(
         [*CLAIM_IDS, "(linked studies)"]
     )
+
+
+@pytest.mark.parametrize("utils", [("efetch",), ("esearch", "efetch")], ids=["efetch", "every"])
+def test_error_body_on_every_response_is_retried_then_one_line_exit_5(
+    db_url: str, server: EUtilsServer, utils: tuple[str, ...]
+) -> None:
+    # The defect: "Unable to obtain query #1" (what NCBI says of a lost history-server set) to
+    # an efetch by id list escaped as a traceback (exit 1). It is a backend fault like any other.
+    evidence = Invoker(db_url)
+    loaded = evidence("claims", "load", str(CATALOG))
+    assert loaded.exit_code == 0, loaded.output
+    for util in utils:
+        server.faults.queue(util, "error", times=100, message="Unable to obtain query #1")
+
+    result = refresh_cli(evidence, server, "--claim", "safe-short-term",
+                         EVIDENCE_EUTILS_MAX_TRIES="2")  # fmt: skip
+
+    assert result.exit_code == 5, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: refresh run 1: every search failed; first error: PubMed ")
+    assert "failed 2 time(s); last error: " in line and "Unable to obtain query #1" in line
+    failing = utils[0]  # the first request that fails ends the run
+    # Retried like any transient error: two attempts at the request that kept failing.
+    assert [r.util for r in server.requests if r.util == failing] == [failing] * 2
+    assert runs(db_url) == [(1, "failed")]
+    assert [s for _, _, s in claim_rows(db_url, 1)] == ["failed"]
+    assert query(db_url, "SELECT count(*) FROM article") == [(0,)]

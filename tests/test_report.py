@@ -51,6 +51,7 @@ def hostile_records(path: Path) -> Path:
                 year=2024,
                 edat=day,
                 mdat=day,
+                synthetic=False,  # stands for a real record: it gets PubMed links
             ),
         )  # fmt: skip
     )
@@ -90,13 +91,25 @@ def test_site_pages_and_escaping(site: Path, evidence: Invoker) -> None:
     for claim_id in claim_ids:
         assert f'href="claims/{claim_id}.html"' in index
     assert "<svg" in index and "Evidence map" in index
+    # The map leaves room for the longest verdict label after a full bar (once cut short as
+    # "insufficie"): about 7.5 px a character of its 12 px font.
+    width = float(re.search(r'<svg[^>]* viewBox="0 0 ([\d.]+) ', index).group(1))
+    labels = re.findall(r'<text x="[\d.]+" y="[\d.]+" class="label">([^<]+)</text>', index)
+    assert labels and width >= 330 + 360 + 7.5 * max(len(label) for label in labels)
     page = (site / "claims" / "opioid-withdrawal-relief.html").read_text("utf-8")
     assert "<script>" not in page  # the hostile title is text, not markup
     assert "Kratom &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; and withdrawal" in page
     assert "&lt;b&gt;reported&lt;/b&gt;" in page  # abstracts are escaped too
-    assert f"https://pubmed.ncbi.nlm.nih.gov/{SCRIPT_PMID}/" in page
+    # A synthetic fixture record is never dressed as a PubMed study: no PubMed link, a badge.
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{SCRIPT_PMID}/" not in page
+    assert f'PMID {SCRIPT_PMID} <span class="badge concern">SYNTHETIC FIXTURE</span>' in page
+    safe = (site / "claims" / "safe-short-term.html").read_text("utf-8")
+    assert f"https://pubmed.ncbi.nlm.nih.gov/{FORMULA_PMID}/" in safe
     for p in pages(site):
         html = p.read_text("utf-8")
+        # Every page says plainly that fixture records are here.
+        assert "<strong>Not PubMed data.</strong>" in html, p
+        assert "synthetic test fixtures, not PubMed studies" in html, p
         # Nothing fetched at view time: no script, stylesheet, image, font or frame sources.
         assert not re.search(r"<(script|link|img|iframe|object|embed)\b", html), p
         assert "@import" not in html and "url(" not in html, p
@@ -111,6 +124,10 @@ def test_article_highlights_quotes_linked_to_claims(site: Path, evidence: Invoke
         f"claims/{c}.html" for (c,) in query(evidence.url, "SELECT id FROM claim")
     }
     assert "claims/safe-short-term.html" in marks
+    # One paragraph per line of the text (a web article saved as text), not one run-on block.
+    lines = [line for line in (ROOT / "catalogs" / "kratom-withdrawal-article.txt")
+             .read_text("utf-8").splitlines() if line.strip()]  # fmt: skip
+    assert article.count("<p>") >= len(lines) > 10
 
 
 def test_report_on_terminal_and_bad_input(evidence: Invoker, site: Path, tmp_path: Path) -> None:
@@ -215,6 +232,14 @@ def test_audit_writes_the_report_and_chromium_shows_every_verdict(
     assert sorted(shown) == sorted(catalog_ids())
     for claim_id, label in shown.items():
         assert label.split(" (")[0] == verdicts[claim_id], claim_id
+    # The stand-in is not NCBI, and its records are the project's fixtures: said plainly, in
+    # the browser and on the terminal.
+    banner = page.locator("aside.provenance").inner_text()
+    assert f"other than NCBI's ({audit_server.base_url})" in banner
+    assert "synthetic test fixtures" in banner
+    assert "Not PubMed data: Evidence was fetched from E-utilities other than NCBI's " in (
+        result.output
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"audit-report-index-{tmp_path.name}.png"), full_page=True)
     page.close()

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, inspect
 
 from evidence import db
-from evidence.config import Settings
+from evidence.config import Settings, default_database_url, evidence_home
 from evidence.errors import ConfigError, EvidenceError
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ class App:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._engine: Engine | None = None
+        if settings.database_url == default_database_url():
+            # The embedded default needs no set-up: its data directory is made here (a
+            # database URL the user gives never creates directories; see db.make_engine).
+            evidence_home().mkdir(parents=True, exist_ok=True)
 
     @property
     def engine(self) -> Engine:
@@ -128,6 +132,7 @@ def cli(ctx: click.Context, database_url: str | None, email: str | None, verbose
 
     Example:
 
+    \b
         evidence db upgrade
         evidence ingest pubmed21n1298.xml.gz
         evidence articles show 33847897

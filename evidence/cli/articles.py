@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from evidence import search_index, store
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 from evidence.db import connect
 from evidence.errors import ArticleNotFound, InputError
 from evidence.records import ParsedArticle
@@ -36,6 +36,7 @@ def show(app: App, pmid: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         evidence articles show 33847897
     """
     if not pmid.isdigit():
@@ -100,18 +101,23 @@ def search_cmd(app: App, words: str, limit: int) -> None:
 
     Example:
 
+    \b
         evidence articles search "mitragynine opioid receptor"
     """
     engine = app.ready_engine()
     with connect(engine) as conn:
         hits = search_index.search(conn, words, limit=limit)
-        table = Table("PMID", "score", "year", "title")
+        # Raw BM25 / ts_rank values depend on the corpus (on a few hundred records FTS5's IDF
+        # is clamped near zero and every hit showed 0.00): shown relative to the best hit.
+        best = max((hit.score for hit in hits), default=0.0)
+        table = Table("PMID", "score (best = 1)", "year", "title")
         for hit in hits:
             article = store.load_article(conn, hit.pmid)
             assert article is not None
             year = article.pub_date.year if article.pub_date else None
-            table.add_row(str(hit.pmid), f"{hit.score:.2f}", str(year or ""), article.title)
+            score = f"{hit.score / best:.2f}" if best > 0 else "-"
+            table.add_row(str(hit.pmid), score, str(year or ""), article.title)
     if not hits:
         click.echo("no matches")
         return
-    Console().print(table)
+    print_table(table)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evidence.cli import App, pass_app
 from evidence.cli.grade import print_verdicts
+from evidence.cli.output import print_table
 
 if TYPE_CHECKING:
     from evidence.evidence_links import LinkReport
@@ -45,7 +46,7 @@ def _print_table(app: App, claim_ids: list[str], hits: dict[str, int] | None) ->
         if hits is not None:
             row.insert(1, str(hits.get(claim_id, 0)))
         table.add_row(*row)
-    Console(width=200).print(table)
+    print_table(table)
 
 
 @click.command()
@@ -60,6 +61,7 @@ def link(app: App, claim_id: str | None) -> None:
 
     Example:
 
+    \b
         evidence link --claim opioid-withdrawal-relief
     """
     from evidence.audit import link_claims, select_claims
@@ -79,12 +81,20 @@ def link(app: App, claim_id: str | None) -> None:
               metavar="PATH", help="Claim catalog to load if needed (default: the shipped "
               "catalogs/kratom.toml).")  # fmt: skip
 @click.option("--claim", "claim_id", metavar="ID", help="Audit only this claim.")
+@click.option("--document", "document_id", metavar="ID",
+              help="Audit only this document's claims, and report on it (default: every "
+              "claim; the report is about the catalog's document).")  # fmt: skip
 @click.option("--no-refresh", is_flag=True, help="Link what is stored; no PubMed requests.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               metavar="DIR", help="Report directory (default: EVIDENCE_HOME/report).")  # fmt: skip
 @pass_app
 def audit(
-    app: App, catalog: Path | None, claim_id: str | None, no_refresh: bool, report_dir: Path | None
+    app: App,
+    catalog: Path | None,
+    claim_id: str | None,
+    document_id: str | None,
+    no_refresh: bool,
+    report_dir: Path | None,
 ) -> None:
     """Load the claim catalog if needed, refresh each claim's PubMed query, link, grade, report.
 
@@ -101,6 +111,7 @@ def audit(
     \b
         evidence --email me@example.org audit
         evidence audit --no-refresh --claim opioid-withdrawal-relief
+        evidence audit --document kratom-withdrawal-article
     """
     from evidence.audit import DEFAULT_CATALOG, run_audit
 
@@ -113,10 +124,20 @@ def audit(
             err_console.print(f"searching PubMed: {claim}", highlight=False)
 
     report = run_audit(
-        engine, client, catalog=catalog or DEFAULT_CATALOG, claim_id=claim_id, notify=notify
+        engine,
+        client,
+        catalog=catalog or DEFAULT_CATALOG,
+        claim_id=claim_id,
+        document_id=document_id,
+        notify=notify,
     )
     if report.catalog is not None:
         click.echo(report.catalog.summary())
+    from evidence.audit import zero_hits_line
+
+    for claim, result in report.searches.items():
+        if not result.pmids:
+            click.echo(zero_hits_line(claim, result.unknown))
     claim_ids = [r.claim_id for r in report.links]
     if client is None:
         hits = None
@@ -147,8 +168,14 @@ def audit(
     )
     parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
     click.echo("; ".join(parts))
+    from evidence.db import connect
+    from evidence.provenance import read_provenance
+
+    with connect(engine) as conn:
+        for warning in read_provenance(conn).warnings:
+            click.echo(f"Not PubMed data: {warning}")
     from evidence.cli.report import write_report
     from evidence.config import evidence_home
 
-    index = write_report(app, report_dir or evidence_home() / "report")
+    index = write_report(app, report_dir or evidence_home() / "report", report.document_id)
     click.echo(f"report: {index}")

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
 from evidence import claims as claims_lib
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 from evidence.documents import get_document
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def load(app: App, file: Path) -> None:
 
     Example:
 
+    \b
         evidence claims load catalogs/kratom.toml
     """
     report = _save(app, claims_lib.parse_catalog(file))
@@ -67,6 +68,7 @@ def import_cmd(app: App, file: Path) -> None:
 
     Example:
 
+    \b
         evidence claims import claims.jsonl
     """
     click.echo(_save(app, claims_lib.parse_claim_file(file)).summary())
@@ -80,6 +82,7 @@ def list_cmd(app: App, document_id: str | None) -> None:
 
     Example:
 
+    \b
         evidence claims list --document kratom-withdrawal-article
     """
     engine = app.ready_engine()
@@ -93,7 +96,7 @@ def list_cmd(app: App, document_id: str | None) -> None:
     table = Table("id", "type", "status", "statement")
     for row in rows:
         table.add_row(row.id, row.claim_type or "-", row.status, row.statement)
-    Console(width=200).print(table)
+    print_table(table)
     click.echo(f"{len(rows)} claim(s)")
 
 
@@ -107,6 +110,7 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         evidence claims show caffeine-acts-on-opioid-receptors
     """
     from evidence.db import connect
@@ -276,7 +280,7 @@ def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
             e.role,
             e.title[:70],
         )
-    Console(width=220).print(table)
+    print_table(table)
 
 
 @claims.command("history")
@@ -288,6 +292,7 @@ def history(app: App, claim_id: str, as_json: bool) -> None:
 
     Example:
 
+    \b
         evidence claims history safe-short-term
     """
     from evidence.db import connect

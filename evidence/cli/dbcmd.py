@@ -21,6 +21,7 @@ def upgrade(app: App, revision: str) -> None:
 
     Example:
 
+    \b
         evidence db upgrade
     """
     db.upgrade(app.settings.database_url, revision)
@@ -36,6 +37,7 @@ def downgrade(app: App, revision: str) -> None:
 
     Example:
 
+    \b
         evidence db downgrade base
     """
     db.downgrade(app.settings.database_url, revision)
@@ -50,6 +52,7 @@ def current(app: App) -> None:
 
     Example:
 
+    \b
         evidence db current
     """
     revs = ", ".join(db.current_revisions(app.engine)) or "base (empty)"
@@ -64,6 +67,7 @@ def check(app: App) -> None:
 
     Example:
 
+    \b
         evidence db check || evidence db upgrade
     """
     db.ensure_at_head(app.engine)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
 from evidence import documents
 from evidence.claims import list_claims
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 
 
 @click.group()
@@ -35,6 +35,7 @@ def add(app: App, path: Path, document_id: str | None, title: str | None, url: s
 
     Example:
 
+    \b
         evidence docs add catalogs/kratom-withdrawal-article.txt --title "Kratom and withdrawal"
     """
     text = documents.read_text(path)
@@ -58,6 +59,7 @@ def list_cmd(app: App) -> None:
 
     Example:
 
+    \b
         evidence docs list
     """
     engine = app.ready_engine()
@@ -77,7 +79,7 @@ def list_cmd(app: App) -> None:
             str(row.needs_review),
             row.title or "",
         )
-    Console(width=160).print(table)
+    print_table(table)
 
 
 @docs.command("show")
@@ -89,6 +91,7 @@ def show(app: App, document_id: str, show_text: bool) -> None:
 
     Example:
 
+    \b
         evidence docs show kratom-withdrawal-article
     """
     engine = app.ready_engine()

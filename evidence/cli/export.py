@@ -95,9 +95,9 @@ def export(
 
     \b
         evidence export claims -o claims.csv --bom
-        evidence export links --claim kratom-eases-withdrawal --format parquet -o links.parquet
+        evidence export links --claim opioid-withdrawal-relief --format parquet -o links.parquet
         evidence export all -o out/ --as-of 2024-03-01
-        evidence export ris --claim kratom-eases-withdrawal -o kratom.ris
+        evidence export ris --claim opioid-withdrawal-relief -o kratom.ris
     """
     # Every argument is checked before the database is opened (a new SQLite file would be
     # created by opening it): bad input writes nothing.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 
 if TYPE_CHECKING:
     from evidence.grading import ClaimGrade
@@ -39,7 +39,7 @@ def print_verdicts(grades: list[ClaimGrade]) -> None:
             str(counted(g, "contradicts")),
             reasons or "-",
         )
-    Console(width=220).print(table)
+    print_table(table)
 
 
 @click.command()

@@ -63,6 +63,9 @@ def summary_line(result: IngestResult) -> str:
         parts.append(f"{result.books} books")
     if result.requests:
         parts.append(f"{result.requests} E-utilities request{'s' if result.requests != 1 else ''}")
+    if result.resumed:
+        run, stored = result.resumed
+        parts.append(f"resumed run {run} ({stored} hits already stored)")
     return f"{result.source}: " + ", ".join(parts) + f" (run {result.run_id})"
 
 
@@ -96,6 +99,7 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
 
     Example:
 
+    \b
         evidence ingest pubmed21n1298.xml.gz
     """
 
@@ -148,6 +152,7 @@ def search(
 
     Example:
 
+    \b
         evidence --email me@example.org pubmed search "kratom" --mindate 2020 --maxdate 2024
     """
     from evidence.ingest import ingest_search

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 
 
 def write_report(app: App, out_dir: Path, document_id: str | None = None) -> Path:
@@ -54,10 +54,12 @@ def report(app: App, html_dir: Path | None, document_id: str | None) -> None:
         click.echo(f"document {data.document_id} sha256 {data.document_hash}")
     refreshed = data.refreshed_at.strftime("%Y-%m-%d %H:%M UTC") if data.refreshed_at else "never"
     click.echo(f"evidence last refreshed: {refreshed}")
+    for warning in data.provenance.warnings:
+        click.echo(f"Not PubMed data: {warning}")
     table = Table("claim", "verdict", "certainty", *STANCE_ORDER)
     for view in data.claims:
         a = view.grade.assessment
         table.add_row(view.claim.id, view.label, a.certainty or "-",
                       *(str(view.counts[s]) for s in STANCE_ORDER))  # fmt: skip
-    Console(width=160).print(table)
+    print_table(table)
     click.echo(f"{len(data.claims)} claim(s)")

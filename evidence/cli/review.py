@@ -9,6 +9,7 @@ import click
 from sqlalchemy import text
 
 from evidence.cli import App, pass_app
+from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
 from evidence.models import STANCES
 
@@ -40,6 +41,7 @@ def queue_cmd(app: App, claim_id: str | None, reviewer: str | None) -> None:
 
     Example:
 
+    \b
         evidence review queue --claim long-term-use-dependence --reviewer alice
     """
     from evidence.db import connect
@@ -47,11 +49,20 @@ def queue_cmd(app: App, claim_id: str | None, reviewer: str | None) -> None:
 
     with connect(app.ready_engine()) as conn:
         items = queue(conn, claim=claim_id, reviewer=reviewer)
-    for item in items:
-        click.echo(
-            f"{item.link_id}\t{item.claim_id}\t{item.pmid}\t{item.stance}\t"
-            f"{item.relevance:.3f}\t{item.title[:80]}"
-        )
+    rows = [
+        (str(i.link_id), i.claim_id, str(i.pmid), i.stance, f"{i.relevance:.3f}", i.title)
+        for i in items
+    ]
+    if is_terminal():
+        from rich.table import Table
+
+        table = Table("link", "claim", "PMID", "stance", "relevance", "title")
+        for row in rows:
+            table.add_row(*row)
+        print_table(table)
+    else:  # tab-separated for scripts: one link per line, no header
+        for row in rows:
+            click.echo("\t".join(row[:-1]) + "\t" + row[-1][:80])
     click.echo(f"{len(items)} link(s) to review")
 
 
@@ -174,6 +185,7 @@ def appraise_cmd(
 
     Example:
 
+    \b
     
         evidence review appraise 33847897 design=cohort --reason "prospective" --reviewer alice
         evidence review appraise 33847897 rob_flags=self_report,online_survey --reviewer alice \
@@ -199,6 +211,7 @@ def flag_cmd(
 
     Example:
 
+    \b
     
         evidence review flag caffeine-acts-on-opioid-receptors scope=mechanistic \
             --reason "a receptor-binding claim" --reviewer alice
@@ -215,6 +228,7 @@ def conflicts_cmd(app: App) -> None:
 
     Example:
 
+    \b
         evidence review conflicts
     """
     from evidence.db import connect
@@ -238,6 +252,7 @@ def agreement_cmd(app: App) -> None:
 
     Example:
 
+    \b
         evidence review agreement
     """
     from evidence.db import connect
@@ -263,6 +278,7 @@ def log_cmd(app: App, claim_id: str) -> None:
 
     Example:
 
+    \b
         evidence review log long-term-use-dependence
     """
     from evidence.db import connect

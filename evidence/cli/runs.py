@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from evidence import db, store
 from evidence.cli import App, pass_app
+from evidence.cli.output import print_table
 from evidence.db import connect
 from evidence.models import IngestRun, RefreshRun
 
@@ -25,6 +25,7 @@ def runs(app: App, limit: int, refresh_only: bool) -> None:
 
     Example:
 
+    \b
         evidence runs --limit 5
         evidence runs --refresh
     """
@@ -47,7 +48,7 @@ def runs(app: App, limit: int, refresh_only: bool) -> None:
                 str(run.n_unchanged), str(run.n_skipped), str(run.n_deleted), str(run.n_requests),
                 run.source + (f" — {run.message}" if run.message else ""),
             )  # fmt: skip
-    Console(width=200).print(table)
+    print_table(table)
     _refresh_runs(engine, limit)
 
 
@@ -71,7 +72,7 @@ def _refresh_runs(engine: Engine, limit: int) -> None:
             str(run.n_new), str(run.n_updated), str(run.n_new_links),
             str(run.n_verdict_changes), errors[0][:60] if errors else "",
         )  # fmt: skip
-    Console(width=200).print(table)
+    print_table(table)
 
 
 @click.command()
@@ -81,6 +82,7 @@ def status(app: App) -> None:
 
     Example:
 
+    \b
         evidence status
     """
     engine = app.ready_engine()
