@@ -25,7 +25,7 @@ from Bio import Entrez
 
 from evidence import eutils, pubmed
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
-from evidence.pubmed import PubMedClient, SearchWindow, redact
+from evidence.pubmed import PubMedClient, SearchWindow, redact, unknown_phrases
 from evidence.ratelimit import RateLimiter
 
 try:  # tests/ as a package (python -m pytest from the project root) ...
@@ -178,16 +178,21 @@ def test_date_limits_and_partial_dates(server: EUtilsServer, make_client: Client
         client.search("   ")
 
 
-def test_phrase_not_found_is_a_warning_not_an_error(
+def test_phrase_not_found_travels_with_the_window_not_as_a_warning(
     server: EUtilsServer, make_client: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Not an error, and no warning either: the caller says once per claim what found nothing
+    # (`claim X: 0 hits; phrases PubMed did not know: ...`); the detail is at -v (INFO).
     client = make_client(server)
-    with caplog.at_level(logging.WARNING, logger="evidence.pubmed"):
+    with caplog.at_level(logging.INFO, logger="evidence.pubmed"):
         windows = client.search("zzzunknownword")
     assert [w.count for w in windows] == [0]
     assert list(client.fetch(windows)) == []
     assert client.stats.efetch == 0
+    assert windows[0].notes == ("PhraseNotFound: zzzunknownword",)
+    assert unknown_phrases(windows) == ["zzzunknownword"]
     assert "PhraseNotFound: zzzunknownword" in caplog.text
+    assert all(r.levelno < logging.WARNING for r in caplog.records)
 
 
 # --------------------------------------------------------------------------------------------

@@ -186,7 +186,6 @@ def appraise_cmd(
     Example:
 
     \b
-    
         evidence review appraise 33847897 design=cohort --reason "prospective" --reviewer alice
         evidence review appraise 33847897 rob_flags=self_report,online_survey --reviewer alice \
             --reason "Google Forms survey"
@@ -212,7 +211,6 @@ def flag_cmd(
     Example:
 
     \b
-    
         evidence review flag caffeine-acts-on-opioid-receptors scope=mechanistic \
             --reason "a receptor-binding claim" --reviewer alice
         evidence review flag opioid-withdrawal-relief intervention_mismatch=true \
