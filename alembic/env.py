@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
-import evidence.models  # noqa: F401  (registers the tables)
+import evidence.store.models  # noqa: F401  (registers the tables)
 from alembic import context
-from evidence.db import normalise_url
-from evidence.search_index import is_search_index_object
+from evidence.store.db import normalise_url
+from evidence.store.search_index import is_search_index_object
 
 config = context.config
 target_metadata = SQLModel.metadata

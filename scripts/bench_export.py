@@ -57,7 +57,8 @@ def build(url: str, rows: int, claims: int) -> None:
 
     from sqlalchemy import text
 
-    from evidence import db, linking
+    from evidence.linking import stance as linking
+    from evidence.store import db
 
     db.upgrade(url)
     articles = rows // claims
@@ -123,7 +124,8 @@ def run_route(route: str, url: str, out: Path, chunk_size: int) -> dict[str, Any
     import pandas as pd
     from sqlalchemy import create_engine
 
-    from evidence import db, export
+    from evidence.outputs import export
+    from evidence.store import db
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()

@@ -67,8 +67,8 @@ def route_lxml(path: Path) -> int:
 
 
 def _evidence_ingest(path: Path, url: str) -> int:
-    from evidence import db
-    from evidence.ingest import ingest_file
+    from evidence.jobs.ingest import ingest_file
+    from evidence.store import db
 
     db.upgrade(url)
     start = time.perf_counter()
@@ -85,7 +85,7 @@ def route_sqlite(path: Path) -> int:
 def route_postgres(path: Path) -> int:
     from sqlalchemy import create_engine, make_url, text
 
-    from evidence import db
+    from evidence.store import db
 
     admin_url = db.normalise_url(PG_ADMIN)
     name = f"evidence_bench_{uuid.uuid4().hex[:8]}"

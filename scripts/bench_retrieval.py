@@ -22,11 +22,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from evidence import db
-from evidence.audit import DEFAULT_CATALOG, ensure_catalog, select_claims
-from evidence.claims import parse_catalog
-from evidence.evidence_links import candidates_for
-from evidence.ingest import ingest_file
+from evidence.claims.catalog import parse_catalog
+from evidence.jobs.audit import DEFAULT_CATALOG, ensure_catalog, select_claims
+from evidence.jobs.ingest import ingest_file
+from evidence.linking.suggestions import candidates_for
+from evidence.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBMED = ROOT.parent / "shared" / "data" / "pubmed"

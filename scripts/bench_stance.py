@@ -37,8 +37,9 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
-from evidence import db, linking, search_index
-from evidence.ingest import ingest_file
+from evidence.jobs.ingest import ingest_file
+from evidence.linking import stance as linking
+from evidence.store import db, search_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"

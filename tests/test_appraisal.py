@@ -13,8 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence.appraisal import Appraisal, StudyFacts, appraise, facts_from_record, letter_for
-from evidence.grading_rules import (
+from evidence.grading.appraisal import (
+    Appraisal,
+    StudyFacts,
+    appraise,
+    facts_from_record,
+    letter_for,
+)
+from evidence.grading.rules import (
     CEBM_LEVEL,
     DESIGNS,
     LETTERS,
@@ -23,8 +29,8 @@ from evidence.grading_rules import (
     SR_POOLS_RCTS_CODE,
     STATUSES,
 )
-from evidence.parsing import iter_records
-from evidence.records import ParsedArticle
+from evidence.pubmed.parsing import iter_records
+from evidence.store.records import ParsedArticle
 
 ARTICLESET = Path(__file__).parent / "fixtures" / "pubmed" / "articleset.xml"
 DOMAINS = ("status", "population", "design", "sample_size", "risk_of_bias", "letter")
@@ -1218,7 +1224,7 @@ def test_facts_from_record() -> None:
 
 
 def _cues() -> list[tuple[str, Any]]:
-    from evidence import appraisal
+    from evidence.grading import appraisal
 
     found: list[tuple[str, Any]] = []
     for name, value in vars(appraisal).items():

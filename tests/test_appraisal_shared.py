@@ -40,9 +40,9 @@ from pathlib import Path
 
 import pytest
 
-from evidence.appraisal import appraise, facts_from_record
-from evidence.parsing import iter_records
-from evidence.records import ParsedArticle
+from evidence.grading.appraisal import appraise, facts_from_record
+from evidence.pubmed.parsing import iter_records
+from evidence.store.records import ParsedArticle
 from tests.conftest import requires_shared
 from tests.test_appraisal import check_vocabulary
 

@@ -297,7 +297,7 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
     query_rows = query(db_url, "SELECT count(*) FROM evidence_link")[0][0]
     from sqlalchemy import create_engine, text
 
-    from evidence import db as evidence_db
+    from evidence.store import db as evidence_db
 
     engine = create_engine(evidence_db.normalise_url(db_url))
     with engine.begin() as conn:
@@ -310,7 +310,7 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
     assert [(r["pmid"], r["stance"]) for r in after] == [(r["pmid"], r["stance"]) for r in first]
     assert query(db_url, "SELECT count(*) FROM evidence_link")[0][0] == query_rows
     # A new method version adds rows and keeps the old ones.
-    monkeypatch.setattr("evidence.linking.METHOD_VERSION", "2-test")
+    monkeypatch.setattr("evidence.linking.stance.METHOD_VERSION", "2-test")
     assert evidence("link", "--claim", "long-term-use-dependence").exit_code == 0
     versions = query(db_url, "SELECT method_version, count(*) FROM evidence_link GROUP BY 1")
     assert dict(versions) == {"1": query_rows, "2-test": query_rows}
@@ -446,10 +446,10 @@ def test_candidates_or_semantics_deleted_and_notices(db_url: str) -> None:
     """The library on each engine: FTS5 / tsquery OR retrieval and the exclusions."""
     from sqlalchemy import text
 
-    from evidence import db as evidence_db
-    from evidence.evidence_links import candidates_for, fulltext, record_hits, utcnow
-    from evidence.ingest import ingest_file
-    from evidence.models import Claim
+    from evidence.jobs.ingest import ingest_file
+    from evidence.linking.suggestions import candidates_for, fulltext, record_hits, utcnow
+    from evidence.store import db as evidence_db
+    from evidence.store.models import Claim
 
     engine = evidence_db.make_engine(db_url)
     run = ingest_file(engine, RECORDS)

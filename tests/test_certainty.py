@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from evidence.appraisal import Appraisal
-from evidence.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, StudyRole, assess
-from evidence.grading_rules import (
+from evidence.grading.appraisal import Appraisal
+from evidence.grading.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, StudyRole, assess
+from evidence.grading.rules import (
     CEBM_LEVEL,
     CERTAINTY_NAMES,
     SR_POOLS_RCTS_CODE,

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evidence.appraisal import Appraisal
-from evidence.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
-from evidence.grading_rules import (
+from evidence.grading.appraisal import Appraisal
+from evidence.grading.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
+from evidence.grading.rules import (
     BASES,
     CERTAINTIES,
     CLAIM_STANCES,

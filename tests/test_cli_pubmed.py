@@ -31,7 +31,7 @@ import pytest
 from click.testing import Result
 from sqlalchemy import create_engine, inspect, text
 
-from evidence import db
+from evidence.store import db
 from tests.conftest import TABLES, Invoker, query
 from tests.eutils_server import EUtilsServer, RequestRecord, make_article_xml
 

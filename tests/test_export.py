@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from evidence import export
 from evidence.errors import NotFound
-from evidence.export.dictionary import SPECS, dictionary_frame, neutralise, pandas_dtype
+from evidence.outputs import export
+from evidence.outputs.export.dictionary import SPECS, dictionary_frame, neutralise, pandas_dtype
 from tests import test_grading as g
 from tests.conftest import FIXTURES, Invoker, query
 from tests.eutils_server import EUtilsServer
@@ -351,7 +351,7 @@ def test_a_failure_mid_export_leaves_nothing(
     evidence: Invoker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(evidence, tmp_path)
-    from evidence.export import writers
+    from evidence.outputs.export import writers
 
     calls = {"n": 0}
     real = writers.to_csv_cells
@@ -497,7 +497,7 @@ def test_ris_and_bibtex_carry_stance_and_grade(evidence: Invoker, tmp_path: Path
 
 
 def test_bibtex_escapes_tex_specials() -> None:
-    from evidence.export.citations import Citation, bibtex
+    from evidence.outputs.export.citations import Citation, bibtex
 
     citation = Citation(
         pmid=1,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from evidence import db
+from evidence.store import db
 from tests.conftest import Invoker, query
 from tests.eutils_server import PUBMED_DOCTYPE, make_article_xml
 
@@ -127,7 +127,7 @@ def write(path: Path, *records: bytes) -> Path:
 
 
 def insert_links(url: str, links: list[tuple[str, int, str]]) -> None:
-    from evidence import linking
+    from evidence.linking import stance as linking
 
     engine = create_engine(db.normalise_url(url))
     try:

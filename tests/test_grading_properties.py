@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from evidence import db, linking
-from evidence.appraisal import appraise
-from evidence.certainty import ClaimFlags, LinkedStudy, assess
-from evidence.grading import grade_claims, load_facts
-from evidence.ingest import ingest_file
-from evidence.verdicts import Cause
+from evidence.grading.appraisal import appraise
+from evidence.grading.certainty import ClaimFlags, LinkedStudy, assess
+from evidence.grading.grades import grade_claims, load_facts
+from evidence.grading.verdicts import Cause
+from evidence.jobs.ingest import ingest_file
+from evidence.linking import stance as linking
+from evidence.store import db
 from tests.eutils_server import make_article_xml
 from tests.test_grading import article_set
 

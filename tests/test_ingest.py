@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence import db, search_index
+from evidence.store import db, search_index
 from tests.conftest import FIXTURES, Invoker, query
 
 BATCH1 = FIXTURES / "ingest" / "batch1.xml"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from evidence import db
+from evidence.store import db
 from tests.conftest import ROOT
 
 N_RECORDS = 40_000

@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from evidence import linking
-from evidence.sentences import split_sentences, stem, tokens
+from evidence.linking import stance as linking
+from evidence.linking.sentences import split_sentences, stem, tokens
 from tests.conftest import ROOT, requires_shared
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from evidence.db import make_engine
-from evidence.locks import LockHeld, single_flight
+from evidence.store.db import make_engine
+from evidence.store.locks import LockHeld, single_flight
 from tests.conftest import ROOT, query
 
 # Takes the lock, says so, holds it, and touches MARKER (if given) just before letting go.
 HOLDER = """
 import sys, time
 from pathlib import Path
-from evidence.db import make_engine
-from evidence.locks import single_flight
+from evidence.store.db import make_engine
+from evidence.store.locks import single_flight
 url, name, hold, marker = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 with single_flight(make_engine(url), name):
     print("locked", flush=True)

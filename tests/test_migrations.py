@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from alembic import command
-from evidence import db
+from evidence.store import db
 from tests.conftest import Invoker, create_pg_database, drop_pg_database
 
 

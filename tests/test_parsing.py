@@ -19,9 +19,9 @@ import pytest
 from lxml import etree
 
 from evidence.errors import PubMedXMLError
-from evidence.parsing import iter_records, parse_bytes
-from evidence.pubdates import parse_date_parts, parse_free_text, pub_date
-from evidence.records import (
+from evidence.pubmed.dates import parse_date_parts, parse_free_text, pub_date
+from evidence.pubmed.parsing import iter_records, parse_bytes
+from evidence.store.records import (
     AbstractSection,
     Author,
     CommentCorrection,

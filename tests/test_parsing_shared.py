@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from evidence.errors import PubMedXMLError
-from evidence.parsing import iter_records
-from evidence.records import Deletion, ParsedArticle, Record
+from evidence.pubmed.parsing import iter_records
+from evidence.store.records import Deletion, ParsedArticle, Record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PUBMED = SHARED / "pubmed"

@@ -23,10 +23,11 @@ from typing import Any
 import pytest
 from Bio import Entrez
 
-from evidence import eutils, pubmed
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
-from evidence.pubmed import PubMedClient, SearchWindow, redact, unknown_phrases
-from evidence.ratelimit import RateLimiter
+from evidence.pubmed import client as pubmed
+from evidence.pubmed import eutils
+from evidence.pubmed.client import PubMedClient, SearchWindow, redact, unknown_phrases
+from evidence.pubmed.ratelimit import RateLimiter
 
 try:  # tests/ as a package (python -m pytest from the project root) ...
     from tests.eutils_server import EUtilsServer, make_article_xml, pmids_in
@@ -779,8 +780,8 @@ def test_two_processes_sharing_a_limiter_stay_within_3_per_second(
     script = textwrap.dedent(
         """
         import sys, time
-        from evidence.pubmed import PubMedClient
-        from evidence.ratelimit import RateLimiter
+        from evidence.pubmed.client import PubMedClient
+        from evidence.pubmed.ratelimit import RateLimiter
         base_url, limiter_path, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
         client = PubMedClient(
             email="worker@example.org", base_url=base_url, backoff=0.01, max_tries=2,

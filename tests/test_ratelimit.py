@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidence.errors import ConfigError
-from evidence.ratelimit import (
+from evidence.pubmed.ratelimit import (
     INTERVAL_WITH_KEY,
     INTERVAL_WITHOUT_KEY,
     SEND_WINDOW,
@@ -251,7 +251,7 @@ def test_processes_share_the_schedule(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys
-        from evidence.ratelimit import RateLimiter
+        from evidence.pubmed.ratelimit import RateLimiter
         lim = RateLimiter(path=sys.argv[1], interval=0.002)
         print("\\n".join(repr(lim.reserve()) for _ in range(40)))
         """

@@ -37,10 +37,10 @@ from click.testing import Result
 from lxml import etree
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from evidence import db
-from evidence.digest import render_markdown
-from evidence.pubmed import PubMedClient
-from evidence.refresh import EXIT_NOTHING_NEW, refresh
+from evidence.jobs.digest import render_markdown
+from evidence.jobs.refresh import EXIT_NOTHING_NEW, refresh
+from evidence.pubmed.client import PubMedClient
+from evidence.store import db
 from tests.claims_helpers import CATALOG
 from tests.conftest import (
     FIXTURES,

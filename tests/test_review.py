@@ -129,8 +129,8 @@ def test_queue_decide_conflicts_agreement_log(evidence: Invoker) -> None:
 
 
 def test_effective_stance_follows_latest_decision(evidence: Invoker) -> None:
-    from evidence.db import connect, make_engine
-    from evidence.review import effective_stance
+    from evidence.grading.reviews import effective_stance
+    from evidence.store.db import connect, make_engine
 
     links = build(evidence)
     dep = links[DEPENDENCE_CLAIM]

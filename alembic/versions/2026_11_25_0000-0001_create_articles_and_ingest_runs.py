@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 
 from alembic import op
-from evidence import search_index
+from evidence.store import search_index
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None

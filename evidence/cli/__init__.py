@@ -15,12 +15,12 @@ import click
 from pydantic import ValidationError
 from sqlalchemy import Engine, inspect
 
-from evidence import db
 from evidence.config import Settings, default_database_url, evidence_home
 from evidence.errors import ConfigError, EvidenceError
+from evidence.store import db
 
 if TYPE_CHECKING:
-    from evidence.pubmed import PubMedClient
+    from evidence.pubmed.client import PubMedClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +61,7 @@ class App:
 
     def pubmed_client(self, *, batch_size: int | None = None, hint: str = "") -> PubMedClient:
         """An E-utilities client from the settings; no NCBI email is a configuration error."""
-        from evidence.pubmed import PubMedClient
+        from evidence.pubmed.client import PubMedClient
 
         settings = self.settings
         if not settings.ncbi_email:

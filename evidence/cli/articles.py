@@ -8,12 +8,13 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from evidence import search_index, store
 from evidence.cli import App, pass_app
 from evidence.cli.output import print_table
-from evidence.db import connect
 from evidence.errors import ArticleNotFound, InputError
-from evidence.records import ParsedArticle
+from evidence.store import articles as store
+from evidence.store import search_index
+from evidence.store.db import connect
+from evidence.store.records import ParsedArticle
 
 
 @click.group()

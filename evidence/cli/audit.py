@@ -15,7 +15,7 @@ from evidence.cli.grade import print_verdicts
 from evidence.cli.output import print_table
 
 if TYPE_CHECKING:
-    from evidence.evidence_links import LinkReport
+    from evidence.linking.suggestions import LinkReport
 
 err_console = Console(stderr=True)
 
@@ -29,8 +29,8 @@ def _links_summary(reports: list[LinkReport]) -> str:
 
 def _print_table(app: App, claim_ids: list[str], hits: dict[str, int] | None) -> None:
     """Claims x suggestion counts by stance (current method version), with top PMIDs."""
-    from evidence.db import connect
-    from evidence.evidence_links import stance_counts, top_links
+    from evidence.linking.suggestions import stance_counts, top_links
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         counts = stance_counts(conn)
@@ -64,7 +64,7 @@ def link(app: App, claim_id: str | None) -> None:
     \b
         evidence link --claim opioid-withdrawal-relief
     """
-    from evidence.audit import link_claims, select_claims
+    from evidence.jobs.audit import link_claims, select_claims
 
     engine = app.ready_engine()
     claims = select_claims(engine, claim_id)
@@ -113,7 +113,7 @@ def audit(
         evidence audit --no-refresh --claim opioid-withdrawal-relief
         evidence audit --document kratom-withdrawal-article
     """
-    from evidence.audit import DEFAULT_CATALOG, run_audit
+    from evidence.jobs.audit import DEFAULT_CATALOG, run_audit
 
     hint = " (or use --no-refresh to link what is stored)"
     client = None if no_refresh else app.pubmed_client(hint=hint)
@@ -133,7 +133,7 @@ def audit(
     )
     if report.catalog is not None:
         click.echo(report.catalog.summary())
-    from evidence.audit import zero_hits_line
+    from evidence.jobs.audit import zero_hits_line
 
     for claim, result in report.searches.items():
         if not result.pmids:
@@ -142,8 +142,8 @@ def audit(
     if client is None:
         hits = None
     else:
-        from evidence.db import connect
-        from evidence.evidence_links import hit_counts
+        from evidence.linking.suggestions import hit_counts
+        from evidence.store.db import connect
 
         with connect(engine) as conn:
             hits = hit_counts(conn)
@@ -168,8 +168,8 @@ def audit(
     )
     parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
     click.echo("; ".join(parts))
-    from evidence.db import connect
     from evidence.provenance import read_provenance
+    from evidence.store.db import connect
 
     with connect(engine) as conn:
         for warning in read_provenance(conn).warnings:

@@ -10,14 +10,14 @@ import click
 from rich.table import Table
 from sqlmodel import Session
 
-from evidence import claims as claims_lib
+from evidence.claims import catalog as claims_lib
+from evidence.claims.documents import get_document
 from evidence.cli import App, pass_app
 from evidence.cli.output import print_table
-from evidence.documents import get_document
 
 if TYPE_CHECKING:
-    from evidence.grading import ClaimGrade
-    from evidence.verdicts import Verdict
+    from evidence.grading.grades import ClaimGrade
+    from evidence.grading.verdicts import Verdict
 
 
 @click.group()
@@ -113,9 +113,9 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     \b
         evidence claims show caffeine-acts-on-opioid-receptors
     """
-    from evidence.db import connect
-    from evidence.grading import assess_claim
-    from evidence.verdicts import current_verdicts
+    from evidence.grading.grades import assess_claim
+    from evidence.grading.verdicts import current_verdicts
+    from evidence.store.db import connect
 
     engine = app.ready_engine()
     with Session(engine) as session:
@@ -182,7 +182,7 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
 
 def _stale(live: ClaimGrade, stored: Verdict | None) -> bool:
     """The recorded verdict is not what grading now would record (verdict, certainty, reasons)."""
-    from evidence.verdicts import what_changed
+    from evidence.grading.verdicts import what_changed
 
     return bool(what_changed(stored, live.assessment))
 
@@ -236,7 +236,7 @@ def assessment_json(live: ClaimGrade, stored: Verdict | None) -> dict[str, Any]:
 
 def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
     """Verdict, certainty and reasons, then the evidence table; flags a stale record."""
-    from evidence.verdicts import verdict_label
+    from evidence.grading.verdicts import verdict_label
 
     a = live.assessment
     lines = [
@@ -295,8 +295,8 @@ def history(app: App, claim_id: str, as_json: bool) -> None:
     \b
         evidence claims history safe-short-term
     """
-    from evidence.db import connect
-    from evidence.verdicts import verdict_history
+    from evidence.grading.verdicts import verdict_history
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         rows = verdict_history(conn, claim_id)

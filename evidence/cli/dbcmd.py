@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from evidence import db
 from evidence.cli import App, pass_app
+from evidence.store import db
 
 
 @click.group("db")

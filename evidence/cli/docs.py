@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 from sqlmodel import Session
 
-from evidence import documents
-from evidence.claims import list_claims
+from evidence.claims import documents
+from evidence.claims.catalog import list_claims
 from evidence.cli import App, pass_app
 from evidence.cli.output import print_table
 

@@ -11,7 +11,7 @@ import click
 
 from evidence.cli import App, pass_app
 from evidence.errors import InputError
-from evidence.export import (
+from evidence.outputs.export import (
     CITATION_FORMATS,
     FORMATS,
     Written,
@@ -20,9 +20,9 @@ from evidence.export import (
     write_citations,
     write_table,
 )
-from evidence.export.bundle import table_spec
-from evidence.export.tables import DEFAULT_CHUNK
-from evidence.export.writers import check_target
+from evidence.outputs.export.bundle import table_spec
+from evidence.outputs.export.tables import DEFAULT_CHUNK
+from evidence.outputs.export.writers import check_target
 
 STDOUT = "-"
 

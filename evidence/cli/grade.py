@@ -11,7 +11,7 @@ from evidence.cli import App, pass_app
 from evidence.cli.output import print_table
 
 if TYPE_CHECKING:
-    from evidence.grading import ClaimGrade
+    from evidence.grading.grades import ClaimGrade
 
 
 def counted(grade: ClaimGrade, stance: str) -> int:
@@ -59,10 +59,10 @@ def grade(app: App, claim_id: str | None) -> None:
         evidence grade
         evidence grade --claim opioid-withdrawal-relief
     """
-    from evidence.db import connect
-    from evidence.grading import grade_claims
-    from evidence.grading_rules import GRADING_VERSION
-    from evidence.verdicts import Cause
+    from evidence.grading.grades import grade_claims
+    from evidence.grading.rules import GRADING_VERSION
+    from evidence.grading.verdicts import Cause
+    from evidence.store.db import connect
 
     engine = app.ready_engine()
     with connect(engine) as conn, conn.begin():

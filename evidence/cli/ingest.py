@@ -25,8 +25,8 @@ from evidence.errors import EvidenceError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from evidence.ingest import IngestResult
-    from evidence.ingest import Progress as ProgressFn
+    from evidence.jobs.ingest import IngestResult
+    from evidence.jobs.ingest import Progress as ProgressFn
 
 err_console = Console(stderr=True)
 
@@ -71,7 +71,7 @@ def summary_line(result: IngestResult) -> str:
 
 def regrade(engine: Engine, result: IngestResult) -> None:
     """Regrade linked claims when the run changed records (a study may have been retracted)."""
-    from evidence.grading import regrade_after_ingest
+    from evidence.grading.grades import regrade_after_ingest
 
     c = result.counts
     grades = regrade_after_ingest(engine, result.run_id, bool(c.new or c.updated or c.deleted))
@@ -103,7 +103,7 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
         evidence ingest pubmed21n1298.xml.gz
     """
 
-    from evidence.ingest import ingest_file
+    from evidence.jobs.ingest import ingest_file
 
     engine = app.ready_engine()
     failed: EvidenceError | None = None
@@ -155,7 +155,7 @@ def search(
     \b
         evidence --email me@example.org pubmed search "kratom" --mindate 2020 --maxdate 2024
     """
-    from evidence.ingest import ingest_search
+    from evidence.jobs.ingest import ingest_search
 
     if (mindate is None) != (maxdate is None):
         raise click.UsageError("--mindate and --maxdate go together (E-utilities needs both)")

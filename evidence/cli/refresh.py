@@ -17,7 +17,7 @@ logger = logging.getLogger("evidence.refresh")
 
 def _write_atomically(path: Path, content: str) -> None:
     """Readers (a mailer, a chat hook) never see half a digest."""
-    from evidence.export.writers import staging
+    from evidence.outputs.export.writers import staging
 
     with staging() as staged:
         staged.path_for(path).write_text(content, encoding="utf-8")
@@ -63,10 +63,10 @@ def refresh(
         evidence --email me@example.org refresh --digest-format md --digest-file digest.md
         evidence refresh --dry-run
     """
-    from evidence.audit import select_claims
-    from evidence.digest import render_markdown, render_text
-    from evidence.refresh import OVERLAP_DAYS, plan
-    from evidence.refresh import refresh as run_refresh
+    from evidence.jobs.audit import select_claims
+    from evidence.jobs.digest import render_markdown, render_text
+    from evidence.jobs.refresh import OVERLAP_DAYS, plan
+    from evidence.jobs.refresh import refresh as run_refresh
 
     if digest_file is not None and digest_file.parent and not digest_file.parent.is_dir():
         raise InputError(f"{digest_file.parent}: no such directory for --digest-file")

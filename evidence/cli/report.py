@@ -12,7 +12,7 @@ from evidence.cli.output import print_table
 
 
 def write_report(app: App, out_dir: Path, document_id: str | None = None) -> Path:
-    from evidence.report import collect, write_site
+    from evidence.outputs.report import collect, write_site
 
     return write_site(collect(app.ready_engine(), document_id), out_dir)
 
@@ -46,7 +46,7 @@ def report(app: App, html_dir: Path | None, document_id: str | None) -> None:
         index = write_report(app, html_dir, document_id)
         click.echo(f"report written: {index}")
         return
-    from evidence.report import STANCE_ORDER, collect
+    from evidence.outputs.report import STANCE_ORDER, collect
 
     data = collect(app.ready_engine(), document_id)
     click.echo(f"{data.title}")

@@ -11,10 +11,10 @@ from sqlalchemy import text
 from evidence.cli import App, pass_app
 from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
-from evidence.models import STANCES
+from evidence.store.models import STANCES
 
 if TYPE_CHECKING:
-    from evidence.grading import ClaimGrade
+    from evidence.grading.grades import ClaimGrade
 
 
 @click.group()
@@ -44,8 +44,8 @@ def queue_cmd(app: App, claim_id: str | None, reviewer: str | None) -> None:
     \b
         evidence review queue --claim long-term-use-dependence --reviewer alice
     """
-    from evidence.db import connect
-    from evidence.review import queue
+    from evidence.grading.reviews import queue
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         items = queue(conn, claim=claim_id, reviewer=reviewer)
@@ -94,8 +94,8 @@ def decide_cmd(
         evidence review decide 12 --accept --reviewer alice
         evidence review decide 12 --stance contradicts --note "dose-dependent" --reviewer bob
     """
-    from evidence.db import connect
-    from evidence.review import decide
+    from evidence.grading.reviews import decide
+    from evidence.store.db import connect
 
     chosen = [name for name, on in (("--accept", accept), ("--reject", reject)) if on]
     if stance is not None:
@@ -105,8 +105,8 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
-    from evidence.grading import grade_claims
-    from evidence.verdicts import Cause
+    from evidence.grading.grades import grade_claims
+    from evidence.grading.verdicts import Cause
 
     with connect(app.ready_engine()) as conn, conn.begin():
         made = decide(conn, link_id, reviewer, decision, stance, note)
@@ -152,10 +152,10 @@ def _override(
     app: App, target: str, target_id: str, setting: str, clear: bool, reviewer: str | None,
     reason: str | None,
 ) -> None:  # fmt: skip
-    from evidence.db import connect
-    from evidence.grading import claims_linked_to, grade_claims
-    from evidence.overrides import set_override
-    from evidence.verdicts import Cause
+    from evidence.grading.grades import claims_linked_to, grade_claims
+    from evidence.grading.overrides import set_override
+    from evidence.grading.verdicts import Cause
+    from evidence.store.db import connect
 
     field, value = (setting.strip(), None) if clear else _assignment(setting)
     with connect(app.ready_engine()) as conn, conn.begin():
@@ -229,8 +229,8 @@ def conflicts_cmd(app: App) -> None:
     \b
         evidence review conflicts
     """
-    from evidence.db import connect
-    from evidence.review import conflicts
+    from evidence.grading.reviews import conflicts
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         found = conflicts(conn)
@@ -253,8 +253,8 @@ def agreement_cmd(app: App) -> None:
     \b
         evidence review agreement
     """
-    from evidence.db import connect
-    from evidence.review import agreement
+    from evidence.grading.reviews import agreement
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         rows = agreement(conn)
@@ -279,8 +279,8 @@ def log_cmd(app: App, claim_id: str) -> None:
     \b
         evidence review log long-term-use-dependence
     """
-    from evidence.db import connect
-    from evidence.review import log
+    from evidence.grading.reviews import log
+    from evidence.store.db import connect
 
     with connect(app.ready_engine()) as conn:
         entries = log(conn, claim_id)

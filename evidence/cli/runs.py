@@ -9,11 +9,12 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from evidence import db, store
 from evidence.cli import App, pass_app
 from evidence.cli.output import print_table
-from evidence.db import connect
-from evidence.models import IngestRun, RefreshRun
+from evidence.store import articles as store
+from evidence.store import db
+from evidence.store.db import connect
+from evidence.store.models import IngestRun, RefreshRun
 
 
 @click.command()
@@ -29,7 +30,7 @@ def runs(app: App, limit: int, refresh_only: bool) -> None:
         evidence runs --limit 5
         evidence runs --refresh
     """
-    from evidence.ingest import mark_interrupted_runs
+    from evidence.jobs.ingest import mark_interrupted_runs
 
     engine = app.ready_engine()
     if refresh_only:

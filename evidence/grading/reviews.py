@@ -1,0 +1,359 @@
+"""Reviewer workflow: judge suggested links, find disagreements, measure agreement, audit.
+
+Decisions (README "Reviewing" repeats them):
+- **Append-only.** `review_decision` and `audit_log` only ever get INSERTs from the product. A
+  reviewer's *current* decision on a link is their latest row (highest id); earlier rows stay.
+- **The suggestion is kept.** `evidence_link` is never modified by a decision; the stance a
+  link carries after review is computed (`effective_stance`).
+- **What a decision means.** accept: the suggested stance is right; correct: the stance is the
+  reviewer's (`--stance`); reject: the article is not evidence for the claim (judged stance
+  `REJECTED`). A link's effective stance is that of the latest current decision of any reviewer,
+  else the suggestion.
+- **Conflicts** are links whose reviewers' current decisions give different judged stances.
+- **Agreement** is Cohen's kappa over the judged stances (supports / contradicts / neutral /
+  rejected) of links with current decisions by at least two reviewers. Cohen's kappa is for two
+  raters: on a link judged by more than two, the first two reviewers by name are compared, and
+  "rater 1" / "rater 2" are those positions, so links judged by different pairs are pooled.
+  When kappa is undefined (no such links, or chance agreement is 1, e.g. everyone always says
+  "supports") it is reported as undefined with the reason, never NaN.
+- **The audit log** gets one row per decision: actor (the reviewer), time, entity
+  (`evidence_link`, the link id), the claim, action (`review.accept` ...), before and after
+  (JSON: the reviewer's previous decision and the link's effective stance) and the note as
+  the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.engine import Connection
+
+from evidence.errors import InputError, NotFound
+from evidence.store.models import DECISIONS, STANCES, AuditLog, EvidenceLink, ReviewDecision
+
+__all__ = [
+    "REJECTED",
+    "Agreement",
+    "Conflict",
+    "Decision",
+    "LogEntry",
+    "QueueItem",
+    "agreement",
+    "conflicts",
+    "current_decisions",
+    "decide",
+    "effective_stance",
+    "judged_stance",
+    "kappa",
+    "log",
+    "queue",
+]
+
+REJECTED = "rejected"
+LINKS: Table = EvidenceLink.__table__  # type: ignore[attr-defined]
+DECISION_TABLE: Table = ReviewDecision.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditLog.__table__  # type: ignore[attr-defined]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: int
+    link_id: int
+    reviewer: str
+    decision: str
+    stance: str | None
+    note: str | None
+    decided_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    link_id: int
+    claim_id: str
+    pmid: int
+    stance: str
+    relevance: float
+    title: str
+
+
+@dataclass(frozen=True)
+class Conflict:
+    link_id: int
+    claim_id: str
+    pmid: int
+    suggested: str
+    judged: dict[str, str]  # reviewer -> judged stance
+
+
+@dataclass(frozen=True)
+class Agreement:
+    scope: str  # a claim id, or "overall"
+    links: int
+    observed: float | None
+    expected: float | None
+    kappa: float | None
+    undefined: str | None = None  # why kappa is undefined
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    at: dt.datetime
+    actor: str
+    entity: str
+    entity_id: str
+    action: str
+    before: Any
+    after: Any
+    reason: str | None
+
+
+def judged_stance(suggested: str, decision: str, stance: str | None) -> str:
+    """The stance a decision gives a link: accept keeps the suggestion, correct replaces it."""
+    if decision == "accept":
+        return suggested
+    if decision == "correct" and stance is not None:
+        return stance
+    return REJECTED
+
+
+def current_decisions(conn: Connection, link_ids: list[int] | None = None) -> list[Decision]:
+    """Each reviewer's latest decision per link (by id), oldest first."""
+    sql = (
+        "SELECT d.id, d.link_id, d.reviewer, d.decision, d.stance, d.note, d.decided_at "
+        "FROM review_decision d WHERE d.id = (SELECT max(e.id) FROM review_decision e "
+        "WHERE e.link_id = d.link_id AND e.reviewer = d.reviewer)"
+    )
+    rows = conn.execute(text(sql + " ORDER BY d.id"))
+    out = [Decision(*row) for row in rows]
+    if link_ids is not None:
+        wanted = set(link_ids)
+        out = [d for d in out if d.link_id in wanted]
+    return out
+
+
+def _link(conn: Connection, link_id: int) -> Any:
+    row = conn.execute(
+        select(LINKS.c.id, LINKS.c.claim_id, LINKS.c.pmid, LINKS.c.stance).where(
+            LINKS.c.id == link_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no evidence link {link_id}; see: evidence review queue")
+    return row
+
+
+def effective_stance(conn: Connection, link_id: int) -> str:
+    """The link's stance after review: the latest current decision's, else the suggestion's."""
+    link = _link(conn, link_id)
+    decisions = current_decisions(conn, [link_id])
+    if not decisions:
+        return str(link.stance)
+    last = decisions[-1]
+    return judged_stance(str(link.stance), last.decision, last.stance)
+
+
+def queue(
+    conn: Connection, claim: str | None = None, reviewer: str | None = None
+) -> list[QueueItem]:
+    """Links still to judge: without a decision by `reviewer` (by anyone, if None).
+
+    Supports/contradicts suggestions come first, then by relevance (highest first), then id.
+    """
+    params: dict[str, Any] = {}
+    where = []
+    if claim is not None:
+        where.append("l.claim_id = :claim")
+        params["claim"] = claim
+    decided = "SELECT 1 FROM review_decision d WHERE d.link_id = l.id"
+    if reviewer is not None:
+        decided += " AND d.reviewer = :reviewer"
+        params["reviewer"] = reviewer
+    where.append(f"NOT EXISTS ({decided})")
+    rows = conn.execute(
+        text(
+            "SELECT l.id, l.claim_id, l.pmid, l.stance, l.relevance, a.title "
+            "FROM evidence_link l JOIN article a ON a.pmid = l.pmid "
+            f"WHERE {' AND '.join(where)} "
+            "ORDER BY CASE WHEN l.stance = 'neutral' THEN 1 ELSE 0 END, l.relevance DESC, l.id"
+        ),
+        params,
+    )
+    return [
+        QueueItem(int(i), str(c), int(p), str(s), float(r), str(t or ""))
+        for i, c, p, s, r, t in rows
+    ]
+
+
+def decide(
+    conn: Connection,
+    link_id: int,
+    reviewer: str,
+    decision: str,
+    stance: str | None = None,
+    note: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Decision:
+    """Record a reviewer's decision on a link and its audit row (caller's transaction).
+
+    Raises InputError for an empty reviewer, an unknown decision or stance, a stance given
+    with accept/reject or missing with correct; NotFound for an unknown link. Nothing is
+    written when it raises.
+    """
+    reviewer = (reviewer or "").strip()
+    if not reviewer:
+        raise InputError("a reviewer name is required (--reviewer NAME)")
+    if decision not in DECISIONS:
+        raise InputError(f"unknown decision {decision!r}; one of {', '.join(DECISIONS)}")
+    if decision == "correct":
+        if stance not in STANCES:
+            raise InputError(f"a correction needs a stance: one of {', '.join(STANCES)}")
+    elif stance is not None:
+        raise InputError(f"a stance goes with a correction only, not with {decision}")
+    link = _link(conn, link_id)
+    now = now or utcnow()
+    previous = [d for d in current_decisions(conn, [link_id]) if d.reviewer == reviewer]
+    before = {
+        "decision": previous[0].decision if previous else None,
+        "stance": previous[0].stance if previous else None,
+        "effective_stance": effective_stance(conn, link_id),
+    }
+    new_id = conn.execute(
+        insert(DECISION_TABLE)
+        .values(
+            link_id=link_id,
+            reviewer=reviewer,
+            decision=decision,
+            stance=stance,
+            note=note,
+            decided_at=now,
+        )
+        .returning(DECISION_TABLE.c.id)
+    ).scalar_one()
+    after = {
+        "decision": decision,
+        "stance": stance,
+        "effective_stance": judged_stance(str(link.stance), decision, stance),
+    }
+    conn.execute(
+        insert(AUDIT).values(
+            actor=reviewer,
+            at=now,
+            entity="evidence_link",
+            entity_id=str(link_id),
+            claim_id=str(link.claim_id),
+            action=f"review.{decision}",
+            before=json.dumps(before),
+            after=json.dumps(after),
+            reason=note,
+        )
+    )
+    return Decision(int(new_id), link_id, reviewer, decision, stance, note, now)
+
+
+def _judged(conn: Connection) -> dict[int, tuple[Any, dict[str, str]]]:
+    """link id -> (link row, {reviewer: judged stance}) for every link with a decision."""
+    out: dict[int, tuple[Any, dict[str, str]]] = {}
+    decisions = current_decisions(conn)
+    if not decisions:
+        return out
+    links = {
+        int(row.id): row
+        for row in conn.execute(
+            select(LINKS.c.id, LINKS.c.claim_id, LINKS.c.pmid, LINKS.c.stance).where(
+                LINKS.c.id.in_({d.link_id for d in decisions})
+            )
+        )
+    }
+    for d in decisions:
+        link = links[d.link_id]
+        entry = out.setdefault(d.link_id, (link, {}))
+        entry[1][d.reviewer] = judged_stance(str(link.stance), d.decision, d.stance)
+    return out
+
+
+def conflicts(conn: Connection) -> list[Conflict]:
+    """Links whose reviewers' current decisions disagree on the judged stance."""
+    out = []
+    for link_id, (link, judged) in sorted(_judged(conn).items()):
+        if len(set(judged.values())) > 1:
+            out.append(
+                Conflict(
+                    link_id, str(link.claim_id), int(link.pmid), str(link.stance), dict(judged)
+                )
+            )
+    return out
+
+
+def kappa(pairs: list[tuple[str, str]], scope: str = "overall") -> Agreement:
+    """Cohen's kappa of (rater 1, rater 2) labels; undefined (None, with reason) when it is."""
+    n = len(pairs)
+    if n == 0:
+        return Agreement(scope, 0, None, None, None, "no link judged by two reviewers")
+    observed = sum(a == b for a, b in pairs) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    expected = sum(first[k] * second[k] for k in first) / (n * n)
+    if expected == 1:
+        return Agreement(
+            scope, n, observed, expected, None, "chance agreement is 1 (a single label used)"
+        )
+    return Agreement(scope, n, observed, expected, (observed - expected) / (1 - expected))
+
+
+def agreement(conn: Connection) -> list[Agreement]:
+    """Cohen's kappa per claim (by claim id) and overall (last)."""
+    per_claim: dict[str, list[tuple[str, str]]] = {}
+    for _, (link, judged) in sorted(_judged(conn).items()):
+        if len(judged) < 2:
+            continue
+        first, second = sorted(judged)[:2]
+        per_claim.setdefault(str(link.claim_id), []).append((judged[first], judged[second]))
+    out = [kappa(pairs, claim) for claim, pairs in sorted(per_claim.items())]
+    out.append(kappa([p for pairs in per_claim.values() for p in pairs]))
+    return out
+
+
+def log(conn: Connection, claim: str) -> list[LogEntry]:
+    """The claim's audit rows in time order (id breaks ties)."""
+    exists = conn.execute(text("SELECT 1 FROM claim WHERE id = :c"), {"c": claim}).first()
+    if exists is None:
+        raise NotFound(f"no claim {claim!r}; see: evidence claims list")
+    rows = conn.execute(
+        select(
+            AUDIT.c.id,
+            AUDIT.c.at,
+            AUDIT.c.actor,
+            AUDIT.c.entity,
+            AUDIT.c.entity_id,
+            AUDIT.c.action,
+            AUDIT.c.before,
+            AUDIT.c.after,
+            AUDIT.c.reason,
+        )
+        .where(AUDIT.c.claim_id == claim)
+        .order_by(AUDIT.c.at, AUDIT.c.id)
+    )
+    return [
+        LogEntry(
+            int(i),
+            at,
+            str(actor),
+            str(entity),
+            str(entity_id),
+            str(action),
+            json.loads(before) if before else None,
+            json.loads(after) if after else None,
+            reason,
+        )
+        for i, at, actor, entity, entity_id, action, before, after, reason in rows
+    ]

@@ -1,0 +1,184 @@
+"""The audit: load the shipped claim catalog, refresh each claim's PubMed query, link, grade.
+
+`run_audit` is the library half of `evidence audit`; the CLI only builds the client and prints.
+Each claim's search is its own ingest run (committed per efetch batch, as every search is);
+its hits are recorded in `claim_hit` in one transaction after the search, and linking and
+grading run in one transaction at the end, so a failure leaves hits, links and verdicts
+consistent with each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, Engine, select
+from sqlmodel import Session, col
+
+from evidence.claims import catalog as claims_lib
+from evidence.claims.catalog import ClaimNotFound
+from evidence.claims.documents import get_document
+from evidence.grading.grades import ClaimGrade, grade_claims
+from evidence.grading.verdicts import Cause
+from evidence.linking.suggestions import (
+    LinkReport,
+    corpus_stats,
+    link_claim,
+    record_hits,
+    utcnow,
+)
+from evidence.store.db import connect
+from evidence.store.models import Claim
+
+if TYPE_CHECKING:
+    from evidence.jobs.ingest import IngestResult
+    from evidence.pubmed.client import PubMedClient
+
+#: The catalog shipped with the project (the package runs from a checkout; README "Layout").
+DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "kratom.toml"
+
+#: Called with a claim id before its search, so the CLI can say what it is doing.
+Notify = Callable[[str], None]
+
+
+@dataclass
+class AuditReport:
+    catalog: claims_lib.LoadReport | None = None  # None: the catalog was already loaded
+    searches: dict[str, IngestResult] = field(default_factory=dict)
+    new_hits: dict[str, int] = field(default_factory=dict)
+    links: list[LinkReport] = field(default_factory=list)
+    grades: list[ClaimGrade] = field(default_factory=list)
+    #: The document the report is about: --document, else the catalog's.
+    document_id: str | None = None
+
+
+def ensure_catalog(engine: Engine, claim_set: claims_lib.ClaimSet) -> claims_lib.LoadReport | None:
+    """Load the catalog unless every claim of it is held already; returns the load report.
+
+    An already loaded catalog is left alone (not re-loaded): `evidence claims load` is the way
+    to apply an edited catalog, and the audit should not revise claims behind a user's back.
+    """
+    ids = [spec.id for spec in claim_set.claims]
+    with Session(engine) as session:
+        held = set(session.execute(select(col(Claim.id)).where(col(Claim.id).in_(ids))).scalars())
+    if held >= set(ids):
+        return None
+    with Session(engine) as session, session.begin():
+        return claims_lib.save_claims(session, claim_set)
+
+
+def select_claims(
+    engine: Engine, claim_id: str | None = None, document_id: str | None = None
+) -> list[Claim]:
+    """Every claim (by id), or the one named, or a document's; an unknown id is `NotFound`."""
+    with Session(engine, expire_on_commit=False) as session:
+        if document_id is not None:
+            get_document(session, document_id)  # DocumentNotFound (exit 6)
+        stmt = select(Claim).order_by(col(Claim.id))
+        if claim_id is not None:
+            stmt = stmt.where(col(Claim.id) == claim_id)
+        if document_id is not None:
+            stmt = stmt.where(col(Claim.document_id) == document_id)
+        found = list(session.execute(stmt).scalars())
+        session.expunge_all()
+    if claim_id is not None and not found:
+        where = f" in document {document_id!r}" if document_id else ""
+        raise ClaimNotFound(f"no claim {claim_id!r}{where}; list them with: evidence claims list")
+    return found
+
+
+def _check_names(
+    engine: Engine,
+    claim_set: claims_lib.ClaimSet,
+    claim_id: str | None,
+    document_id: str | None,
+) -> None:
+    """Refuse an unknown --claim or --document before anything is written: the name must be
+    held already or come with the catalog the audit would load."""
+    with Session(engine) as session:
+        if claim_id is not None and claim_id not in {s.id for s in claim_set.claims}:
+            if session.get(Claim, claim_id) is None:
+                raise ClaimNotFound(f"no claim {claim_id!r}; list them with: evidence claims list")
+        catalog_doc = claim_set.document.id if claim_set.document else None
+        if document_id is not None and document_id != catalog_doc:
+            get_document(session, document_id)
+
+
+def zero_hits_line(claim_id: str, unknown: Sequence[str]) -> str:
+    """One line for a claim whose search found nothing, naming what PubMed did not know."""
+    line = f"claim {claim_id}: 0 hits"
+    if unknown:
+        line += "; phrases PubMed did not know: " + ", ".join(unknown)
+    return line
+
+
+def refresh_hits(
+    engine: Engine, client: PubMedClient, claims: list[Claim], notify: Notify | None = None
+) -> tuple[dict[str, IngestResult], dict[str, int]]:
+    """Run each claim's saved query through PubMed, store the records, record the hits."""
+    from evidence.jobs.ingest import ingest_search
+
+    searches: dict[str, IngestResult] = {}
+    new_hits: dict[str, int] = {}
+    for claim in claims:
+        if not claim.query:
+            continue
+        if notify:
+            notify(claim.id)
+        result = ingest_search(engine, client, claim.query)
+        searches[claim.id] = result
+        with connect(engine) as conn, conn.begin():
+            new_hits[claim.id] = record_hits(conn, claim.id, result.pmids, result.run_id, utcnow())
+    return searches, new_hits
+
+
+def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:
+    stats = corpus_stats(conn)  # IDF over the whole local corpus, once for all claims
+    return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+
+
+def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
+    """(Re)link the claims in one transaction."""
+    with connect(engine) as conn, conn.begin():
+        return _link(conn, claims, utcnow())
+
+
+def link_and_grade(
+    engine: Engine, claims: list[Claim], cause: Cause
+) -> tuple[list[LinkReport], list[ClaimGrade]]:
+    """(Re)link and grade the claims in one transaction."""
+    now = utcnow()
+    with connect(engine) as conn, conn.begin():
+        links = _link(conn, claims, now)
+        grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
+    return links, grades
+
+
+def run_audit(
+    engine: Engine,
+    client: PubMedClient | None,
+    *,
+    catalog: Path = DEFAULT_CATALOG,
+    claim_id: str | None = None,
+    document_id: str | None = None,
+    notify: Notify | None = None,
+) -> AuditReport:
+    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade.
+
+    `claim_id` / `document_id` narrow the audit to one claim / one document's claims; an
+    unknown one fails before anything is written (the catalog is not loaded for nothing).
+    """
+    claim_set = claims_lib.parse_catalog(catalog)
+    _check_names(engine, claim_set, claim_id, document_id)
+    report = AuditReport(catalog=ensure_catalog(engine, claim_set))
+    claims = select_claims(engine, claim_id, document_id)
+    if client is not None:
+        report.searches, report.new_hits = refresh_hits(engine, client, claims, notify)
+    runs = sorted(r.run_id for r in report.searches.values())
+    ref = None if not runs else f"runs {runs[0]}-{runs[-1]}" if len(runs) > 1 else f"run {runs[0]}"
+    report.links, report.grades = link_and_grade(engine, claims, Cause("audit", ref))
+    report.document_id = document_id or (claim_set.document.id if claim_set.document else None)
+    return report
