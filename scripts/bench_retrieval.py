@@ -23,8 +23,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from evidence.claims.catalog import parse_catalog
-from evidence.jobs.audit import DEFAULT_CATALOG, ensure_catalog, select_claims
+from evidence.jobs.audit import DEFAULT_CATALOG, ensure_catalog
 from evidence.jobs.ingest import ingest_file
+from evidence.jobs.steps import select_claims
 from evidence.linking.suggestions import candidates_for
 from evidence.store import db
 

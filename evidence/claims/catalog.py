@@ -43,7 +43,7 @@ from evidence.claims.documents import (
     slugify,
     utcnow,
 )
-from evidence.errors import InputError, NotFound
+from evidence.errors import ClaimFileError, ClaimNotFound, InputError
 from evidence.store.db import batched
 from evidence.store.models import CLAIM_TYPES, Claim, ClaimQuote, ClaimRevision
 
@@ -64,19 +64,6 @@ DOCUMENT_KEYS = {"path", "id", "title", "url"}
 CLAIM_KEYS = {"id", "statement", "type", "quotes", "query", "notes"}
 QUOTE_KEYS = {"text", "occurrence"}
 ROW_KEYS = {"id", "text", "query", "type", "notes"}
-
-
-class ClaimFileError(InputError):
-    """A catalog or claim set with problems; the message is the first, the rest are kept."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        super().__init__(problems[0] + more)
-
-
-class ClaimNotFound(NotFound):
-    pass
 
 
 @dataclass(frozen=True)

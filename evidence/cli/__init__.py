@@ -2,117 +2,23 @@
 
 Expected failures arrive as `EvidenceError`s and leave as one line on stderr with the error's
 exit code (see README "Exit codes"); anything else is a bug and keeps its traceback.
+
+`app` holds the shared state; each other module is one command group that only parses and
+prints. May import: everything below it (`evidence.jobs`, `evidence.outputs`, the stages,
+`evidence.store`, the base modules); nothing imports `evidence.cli`.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import ValidationError
-from sqlalchemy import Engine, inspect
 
-from evidence.config import Settings, default_database_url, evidence_home
-from evidence.errors import ConfigError, EvidenceError
-from evidence.store import db
+from evidence.cli.app import App, EvidenceGroup, make_settings, pass_app
+from evidence.errors import EvidenceError
 
-if TYPE_CHECKING:
-    from evidence.pubmed.client import PubMedClient
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_INTERRUPTED = 130
-
-
-class App:
-    """Per-invocation state: settings and a lazily created engine."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._engine: Engine | None = None
-        if settings.database_url == default_database_url():
-            # The embedded default needs no set-up: its data directory is made here (a
-            # database URL the user gives never creates directories; see db.make_engine).
-            evidence_home().mkdir(parents=True, exist_ok=True)
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = db.make_engine(self.settings.database_url)
-        return self._engine
-
-    def ready_engine(self) -> Engine:
-        """The engine of a database at the code's schema head.
-
-        A brand-new SQLite file (no tables at all) is migrated on first use, so the embedded
-        default needs no set-up; anything else that is behind is refused with the fix.
-        """
-        engine = self.engine
-        if db.is_sqlite(engine) and not db.current_revisions(engine):
-            with db.connect(engine) as conn:
-                empty = not inspect(conn).get_table_names()
-            if empty:
-                db.upgrade(self.settings.database_url)
-        db.ensure_at_head(engine)
-        return engine
-
-    def pubmed_client(self, *, batch_size: int | None = None, hint: str = "") -> PubMedClient:
-        """An E-utilities client from the settings; no NCBI email is a configuration error."""
-        from evidence.pubmed.client import PubMedClient
-
-        settings = self.settings
-        if not settings.ncbi_email:
-            raise ConfigError(
-                "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass "
-                "--email" + hint
-            )
-        return PubMedClient(
-            email=settings.ncbi_email,
-            api_key=settings.api_key(),
-            base_url=settings.eutils_url,
-            batch_size=batch_size or settings.batch_size,
-            max_tries=settings.eutils_max_tries,
-            backoff=settings.eutils_backoff,
-        )
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-
-pass_app = click.make_pass_decorator(App)
-
-
-class EvidenceGroup(click.Group):
-    """Turns library errors into one-line messages and meaningful exit codes."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EvidenceError as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            click.echo(f"Error: {message}", err=True)
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; committed work is kept, rerun to continue.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-
-
-def _settings(database_url: str | None, email: str | None) -> Settings:
-    overrides: dict[str, Any] = {}
-    if database_url:
-        overrides["database_url"] = database_url
-    if email:
-        overrides["ncbi_email"] = email
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+__all__ = ["App", "cli", "pass_app"]
 
 
 @click.group(cls=EvidenceGroup)
@@ -142,7 +48,7 @@ def cli(ctx: click.Context, database_url: str | None, email: str | None, verbose
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        app = App(_settings(database_url, email))
+        app = App(make_settings(database_url, email))
     except EvidenceError as exc:
         click.echo(f"Error: {exc}", err=True)
         ctx.exit(exc.exit_code)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 from evidence.errors import ArticleNotFound, InputError
 from evidence.store import articles as store

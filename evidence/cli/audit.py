@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.grade import print_verdicts
 from evidence.cli.output import print_table
 
@@ -64,7 +64,7 @@ def link(app: App, claim_id: str | None) -> None:
     \b
         evidence link --claim opioid-withdrawal-relief
     """
-    from evidence.jobs.audit import link_claims, select_claims
+    from evidence.jobs.steps import link_claims, select_claims
 
     engine = app.ready_engine()
     claims = select_claims(engine, claim_id)
@@ -133,7 +133,7 @@ def audit(
     )
     if report.catalog is not None:
         click.echo(report.catalog.summary())
-    from evidence.jobs.audit import zero_hits_line
+    from evidence.jobs.steps import zero_hits_line
 
     for claim, result in report.searches.items():
         if not result.pmids:

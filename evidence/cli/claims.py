@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from evidence.claims import catalog as claims_lib
 from evidence.claims.documents import get_document
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 
 if TYPE_CHECKING:

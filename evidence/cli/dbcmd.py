@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.store import db
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from evidence.claims import documents
 from evidence.claims.catalog import list_claims
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 
 

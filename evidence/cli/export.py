@@ -9,7 +9,7 @@ from typing import TextIO
 
 import click
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.errors import InputError
 from evidence.outputs.export import (
     CITATION_FORMATS,

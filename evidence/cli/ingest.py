@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:

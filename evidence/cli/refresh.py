@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.errors import InputError, PubMedUnavailable
 
 logger = logging.getLogger("evidence.refresh")
@@ -63,10 +63,10 @@ def refresh(
         evidence --email me@example.org refresh --digest-format md --digest-file digest.md
         evidence refresh --dry-run
     """
-    from evidence.jobs.audit import select_claims
     from evidence.jobs.digest import render_markdown, render_text
     from evidence.jobs.refresh import OVERLAP_DAYS, plan
     from evidence.jobs.refresh import refresh as run_refresh
+    from evidence.jobs.steps import select_claims
 
     if digest_file is not None and digest_file.parent and not digest_file.parent.is_dir():
         raise InputError(f"{digest_file.parent}: no such directory for --digest-file")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from sqlalchemy import text
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
 from evidence.store.models import STANCES

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from evidence.cli import App, pass_app
+from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 from evidence.store import articles as store
 from evidence.store import db

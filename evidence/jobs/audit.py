@@ -9,27 +9,21 @@ consistent with each other.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from evidence.claims import catalog as claims_lib
-from evidence.claims.catalog import ClaimNotFound
 from evidence.claims.documents import get_document
-from evidence.grading.grades import ClaimGrade, grade_claims
+from evidence.errors import ClaimNotFound
+from evidence.grading.grades import ClaimGrade
 from evidence.grading.verdicts import Cause
-from evidence.linking.suggestions import (
-    LinkReport,
-    corpus_stats,
-    link_claim,
-    record_hits,
-    utcnow,
-)
+from evidence.jobs.steps import link_and_grade, select_claims
+from evidence.linking.suggestions import LinkReport, record_hits, utcnow
 from evidence.store.db import connect
 from evidence.store.models import Claim
 
@@ -70,26 +64,6 @@ def ensure_catalog(engine: Engine, claim_set: claims_lib.ClaimSet) -> claims_lib
         return claims_lib.save_claims(session, claim_set)
 
 
-def select_claims(
-    engine: Engine, claim_id: str | None = None, document_id: str | None = None
-) -> list[Claim]:
-    """Every claim (by id), or the one named, or a document's; an unknown id is `NotFound`."""
-    with Session(engine, expire_on_commit=False) as session:
-        if document_id is not None:
-            get_document(session, document_id)  # DocumentNotFound (exit 6)
-        stmt = select(Claim).order_by(col(Claim.id))
-        if claim_id is not None:
-            stmt = stmt.where(col(Claim.id) == claim_id)
-        if document_id is not None:
-            stmt = stmt.where(col(Claim.document_id) == document_id)
-        found = list(session.execute(stmt).scalars())
-        session.expunge_all()
-    if claim_id is not None and not found:
-        where = f" in document {document_id!r}" if document_id else ""
-        raise ClaimNotFound(f"no claim {claim_id!r}{where}; list them with: evidence claims list")
-    return found
-
-
 def _check_names(
     engine: Engine,
     claim_set: claims_lib.ClaimSet,
@@ -105,14 +79,6 @@ def _check_names(
         catalog_doc = claim_set.document.id if claim_set.document else None
         if document_id is not None and document_id != catalog_doc:
             get_document(session, document_id)
-
-
-def zero_hits_line(claim_id: str, unknown: Sequence[str]) -> str:
-    """One line for a claim whose search found nothing, naming what PubMed did not know."""
-    line = f"claim {claim_id}: 0 hits"
-    if unknown:
-        line += "; phrases PubMed did not know: " + ", ".join(unknown)
-    return line
 
 
 def refresh_hits(
@@ -133,28 +99,6 @@ def refresh_hits(
         with connect(engine) as conn, conn.begin():
             new_hits[claim.id] = record_hits(conn, claim.id, result.pmids, result.run_id, utcnow())
     return searches, new_hits
-
-
-def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:
-    stats = corpus_stats(conn)  # IDF over the whole local corpus, once for all claims
-    return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
-
-
-def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
-    """(Re)link the claims in one transaction."""
-    with connect(engine) as conn, conn.begin():
-        return _link(conn, claims, utcnow())
-
-
-def link_and_grade(
-    engine: Engine, claims: list[Claim], cause: Cause
-) -> tuple[list[LinkReport], list[ClaimGrade]]:
-    """(Re)link and grade the claims in one transaction."""
-    now = utcnow()
-    with connect(engine) as conn, conn.begin():
-        links = _link(conn, claims, now)
-        grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
-    return links, grades
 
 
 def run_audit(

@@ -9,9 +9,9 @@ with their reasons. It is stored as JSON on the run (`refresh_run.digest`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, text
 
@@ -21,12 +21,30 @@ from evidence.store.db import connect
 
 if TYPE_CHECKING:
     from evidence.grading.grades import ClaimGrade
-    from evidence.jobs.refresh import RefreshReport
 
 __all__ = ["Snapshot", "build", "has_changes", "render_markdown", "render_text", "snapshot"]
 
 #: The key of the linked-studies re-check among a run's failures (not a claim).
 LINKED = "(linked studies)"
+
+
+class RunTotals(Protocol):
+    """What the digest reads of a refresh run (`refresh.RefreshReport`), named here so that the
+    digest does not import the refresh that imports it."""
+
+    @property
+    def run_id(self) -> int | None: ...
+    @property
+    def plans(self) -> Sized: ...
+    @property
+    def fetched(self) -> Sized: ...
+    @property
+    def new(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def failed(self) -> dict[str, str]: ...
+
 
 #: Statuses worth a line in the digest when a linked study takes one.
 NOTABLE = {"retracted": "retracted", "concern": "expression of concern", "corrected": "erratum"}
@@ -71,7 +89,7 @@ def snapshot(engine: Engine, claim_ids: Sequence[str]) -> Snapshot:
 def build(
     engine: Engine,
     before: Snapshot,
-    report: RefreshReport,
+    report: RunTotals,
     grades: Sequence[ClaimGrade],
     today: dt.date,
 ) -> dict[str, Any]:

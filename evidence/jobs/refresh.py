@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Table, insert, select, text, update
 
-from evidence.errors import PubMedError, PubMedUnavailable
+from evidence.errors import EXIT_NOTHING_NEW, EXIT_PARTIAL, PubMedError, PubMedUnavailable
 from evidence.grading.verdicts import Cause
 from evidence.jobs import digest as digest_lib
-from evidence.jobs.audit import link_and_grade, select_claims, zero_hits_line
 from evidence.jobs.digest import LINKED
 from evidence.jobs.ingest import IngestResult, finish_run, start_run, store_bodies
+from evidence.jobs.steps import link_and_grade, select_claims, zero_hits_line
 from evidence.linking.suggestions import record_hits
 from evidence.pubmed.client import unknown_phrases
 from evidence.store.db import batched, connect
@@ -70,8 +70,6 @@ logger = logging.getLogger(__name__)
 
 OVERLAP_DAYS = 2
 UID_CHUNK = 200  # PMIDs per `[uid]` esearch: keeps the term well inside a GET URL
-EXIT_NOTHING_NEW = 10
-EXIT_PARTIAL = 11
 
 RUNS: Table = RefreshRun.__table__  # type: ignore[attr-defined]
 CLAIM_RUNS: Table = RefreshClaim.__table__  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from evidence.errors import DatabaseError, EvidenceError
+from evidence.errors import DatabaseError, LockHeld
 from evidence.store.db import connect, is_sqlite
 
 __all__ = ["LockHeld", "LockInfo", "single_flight"]
@@ -53,22 +53,6 @@ class LockInfo:
     def __str__(self) -> str:
         since = self.since.astimezone(UTC)
         return f"pid {self.pid} on host {self.host} since {since:%Y-%m-%d %H:%M:%S} UTC"
-
-
-class LockHeld(EvidenceError):
-    """Another run holds the job's lock on this database."""
-
-    exit_code = 75  # sysexits EX_TEMPFAIL: try again later
-
-    def __init__(self, name: str, holder: LockInfo | None, waited: float | None) -> None:
-        self.name, self.holder = name, holder
-        who = f" ({holder})" if holder else ""  # None: not known (yet)
-        advice = (
-            "wait with --wait or try later"
-            if waited is None
-            else f"gave up after waiting {waited:g} s; try later"
-        )
-        super().__init__(f"another evidence {name} holds the lock on this database{who}; {advice}")
 
 
 class _AdvisoryLock:

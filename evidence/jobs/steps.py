@@ -1,0 +1,71 @@
+"""Steps more than one workflow runs: choose claims, link then grade, the zero-hits line.
+
+`audit` and `refresh` both build on these; keeping them here (not in either workflow) keeps the
+jobs from importing each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine, select
+from sqlmodel import Session, col
+
+from evidence.claims.documents import get_document
+from evidence.errors import ClaimNotFound
+from evidence.grading.grades import ClaimGrade, grade_claims
+from evidence.grading.verdicts import Cause
+from evidence.linking.suggestions import LinkReport, corpus_stats, link_claim, utcnow
+from evidence.store.db import connect
+from evidence.store.models import Claim
+
+
+def select_claims(
+    engine: Engine, claim_id: str | None = None, document_id: str | None = None
+) -> list[Claim]:
+    """Every claim (by id), or the one named, or a document's; an unknown id is `NotFound`."""
+    with Session(engine, expire_on_commit=False) as session:
+        if document_id is not None:
+            get_document(session, document_id)  # DocumentNotFound (exit 6)
+        stmt = select(Claim).order_by(col(Claim.id))
+        if claim_id is not None:
+            stmt = stmt.where(col(Claim.id) == claim_id)
+        if document_id is not None:
+            stmt = stmt.where(col(Claim.document_id) == document_id)
+        found = list(session.execute(stmt).scalars())
+        session.expunge_all()
+    if claim_id is not None and not found:
+        where = f" in document {document_id!r}" if document_id else ""
+        raise ClaimNotFound(f"no claim {claim_id!r}{where}; list them with: evidence claims list")
+    return found
+
+
+def zero_hits_line(claim_id: str, unknown: Sequence[str]) -> str:
+    """One line for a claim whose search found nothing, naming what PubMed did not know."""
+    line = f"claim {claim_id}: 0 hits"
+    if unknown:
+        line += "; phrases PubMed did not know: " + ", ".join(unknown)
+    return line
+
+
+def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:
+    stats = corpus_stats(conn)  # IDF over the whole local corpus, once for all claims
+    return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+
+
+def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
+    """(Re)link the claims in one transaction."""
+    with connect(engine) as conn, conn.begin():
+        return _link(conn, claims, utcnow())
+
+
+def link_and_grade(
+    engine: Engine, claims: list[Claim], cause: Cause
+) -> tuple[list[LinkReport], list[ClaimGrade]]:
+    """(Re)link and grade the claims in one transaction."""
+    now = utcnow()
+    with connect(engine) as conn, conn.begin():
+        links = _link(conn, claims, now)
+        grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
+    return links, grades
