@@ -18,7 +18,6 @@ from evidence.grading.certainty import ClaimAssessment, ClaimFlags, LinkedStudy,
 from evidence.grading.rules import (
     BASES,
     CERTAINTIES,
-    CLAIM_STANCES,
     DESIGNS,
     EXCLUDED_STATUSES,
     LEANS,
@@ -33,6 +32,7 @@ from evidence.grading.rules import (
     VERDICTS,
     Reason,
 )
+from evidence.vocab import STANCES
 
 # The conftest's autouse environment fixture is function-scoped; assess touches nothing of it.
 PROPERTY = settings(
@@ -170,7 +170,7 @@ def test_outputs_stay_in_their_vocabularies(flags: ClaimFlags, links: list[Linke
     assert [s.pmid for s in result.studies] == sorted(link.appraisal.pmid for link in links)
     for role in result.studies:
         assert role.role in ROLES
-        assert role.stance in CLAIM_STANCES
+        assert role.stance in STANCES
         assert role.indirectness in (0, 1, 2)
         assert (role.weight > 0) == (role.role in ("deciding", "eligible"))
     assert any(s.role == "deciding" for s in result.studies) == has_evidence

@@ -45,7 +45,8 @@ from evidence.claims.documents import (
 )
 from evidence.errors import ClaimFileError, ClaimNotFound, InputError
 from evidence.store.db import batched
-from evidence.store.models import CLAIM_TYPES, Claim, ClaimQuote, ClaimRevision
+from evidence.store.models import Claim, ClaimQuote, ClaimRevision
+from evidence.vocab import CLAIM_TYPES
 
 #: What each claim type means (README "Claim types" repeats this).
 CLAIM_TYPE_HELP = {

@@ -46,7 +46,8 @@ def report(app: App, html_dir: Path | None, document_id: str | None) -> None:
         index = write_report(app, html_dir, document_id)
         click.echo(f"report written: {index}")
         return
-    from evidence.outputs.report import STANCE_ORDER, collect
+    from evidence.outputs.report import collect
+    from evidence.vocab import STANCES
 
     data = collect(app.ready_engine(), document_id)
     click.echo(f"{data.title}")
@@ -56,10 +57,10 @@ def report(app: App, html_dir: Path | None, document_id: str | None) -> None:
     click.echo(f"evidence last refreshed: {refreshed}")
     for warning in data.provenance.warnings:
         click.echo(f"Not PubMed data: {warning}")
-    table = Table("claim", "verdict", "certainty", *STANCE_ORDER)
+    table = Table("claim", "verdict", "certainty", *STANCES)
     for view in data.claims:
         a = view.grade.assessment
         table.add_row(view.claim.id, view.label, a.certainty or "-",
-                      *(str(view.counts[s]) for s in STANCE_ORDER))  # fmt: skip
+                      *(str(view.counts[s]) for s in STANCES))  # fmt: skip
     print_table(table)
     click.echo(f"{len(data.claims)} claim(s)")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
-from evidence.store.models import STANCES
+from evidence.vocab import STANCES
 
 if TYPE_CHECKING:
     from evidence.grading.grades import ClaimGrade

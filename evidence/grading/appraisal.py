@@ -58,6 +58,7 @@ from evidence.grading.rules import (
     Reason,
 )
 from evidence.store.records import ParsedArticle
+from evidence.vocab import Design
 
 __all__ = ["Appraisal", "StudyFacts", "appraise", "facts_from_record", "letter_for"]
 
@@ -85,7 +86,7 @@ class StudyFacts:
 @dataclass(frozen=True)
 class Appraisal:
     pmid: int
-    design: str  # one of grading_rules.DESIGNS
+    design: Design
     cebm_level: int  # 1..5
     population: str  # one of grading_rules.POPULATIONS
     species: tuple[str, ...]  # e.g. ("Mice",) for animal / mixed populations, else ()
@@ -604,7 +605,7 @@ def _haynes(record: _Record, population: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    design: str
+    design: Design
     code: str
     matcher: _Matcher
 
@@ -667,7 +668,7 @@ def _design_cue(record: _Record, population: str) -> tuple[_Rule, str] | None:
     return _first_match(_CUE_RULES, record, population)
 
 
-def _design(record: _Record, population: str) -> tuple[str, tuple[Reason, ...]]:
+def _design(record: _Record, population: str) -> tuple[Design, tuple[Reason, ...]]:
     found = _first_match(_DESIGN_RULES, record, population)
     if found is None:
         pts = ", ".join(record.facts.publication_types) or "none"

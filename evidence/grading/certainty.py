@@ -42,7 +42,6 @@ from evidence.grading.rules import (
     CERTAINTY_MAX,
     CERTAINTY_MIN,
     CERTAINTY_NAMES,
-    CLAIM_STANCES,
     COMPARATIVE_DESIGNS,
     CONTRADICTED_SHARE,
     DEFAULT_SCOPE,
@@ -80,6 +79,7 @@ from evidence.grading.rules import (
     WEIGHT,
     Reason,
 )
+from evidence.vocab import STANCES, Certainty, Design, Lean, Role, Stance, Verdict
 
 __all__ = ["ClaimAssessment", "ClaimFlags", "LinkedStudy", "StudyRole", "assess"]
 
@@ -104,7 +104,7 @@ class LinkedStudy:
     """
 
     appraisal: Appraisal
-    stance: str  # supports | contradicts | neutral
+    stance: Stance
     stance_source: str = "suggested"  # reviewer | suggested
 
 
@@ -118,9 +118,9 @@ class StudyRole:
     """
 
     pmid: int
-    stance: str
+    stance: Stance
     stance_source: str
-    role: str
+    role: Role
     indirectness: int  # 0, 1 or 2 levels for this claim's scope
     weight: float  # inconsistency weight after indirectness halving; 0 unless in E
     why: str
@@ -129,9 +129,9 @@ class StudyRole:
 @dataclass(frozen=True)
 class ClaimAssessment:
     scope: str
-    verdict: str  # one of grading_rules.VERDICTS
-    lean: str  # support | contradict | none (meaningful when insufficient)
-    certainty: str | None  # high | moderate | low | very_low; None when E is empty or definitional
+    verdict: Verdict
+    lean: Lean  # meaningful when insufficient
+    certainty: Certainty | None  # None when E is empty or definitional
     support_share: float | None  # S / (S + C), None when E is empty
     supports_weight: float
     contradicts_weight: float
@@ -155,7 +155,7 @@ class _Counted:
         return self.link.appraisal.pmid
 
     @property
-    def design(self) -> str:
+    def design(self) -> Design:
         return self.link.appraisal.design
 
     @property
@@ -174,7 +174,7 @@ class _Balance:
         return self.supports / (self.supports + self.contradicts)
 
     @property
-    def lean(self) -> str:
+    def lean(self) -> Lean:
         # Both directions use the same comparison so that flipping every stance mirrors it.
         total = self.supports + self.contradicts
         if self.supports / total >= SUPPORTED_SHARE:
@@ -262,7 +262,7 @@ def _check_flags(flags: ClaimFlags) -> None:
 def _check_link(link: LinkedStudy) -> None:
     a = link.appraisal
     for value, vocabulary, what in (
-        (link.stance, CLAIM_STANCES, "stance"),
+        (link.stance, STANCES, "stance"),
         (link.stance_source, STANCE_SOURCES, "stance source"),
         (a.design, DESIGNS, "design"),
         (a.population, POPULATIONS, "population"),
@@ -296,7 +296,7 @@ def _indirectness(scope: str, link: LinkedStudy) -> int:
     return INDIRECTNESS[scope][link.appraisal.population]
 
 
-def _set_aside(link: LinkedStudy, definitional: bool) -> tuple[str, str] | None:
+def _set_aside(link: LinkedStudy, definitional: bool) -> tuple[Role, str] | None:
     """(role, why) for a study outside E, or None when it counts."""
     if link.appraisal.status == "retracted":
         return ("excluded", "retracted")
@@ -538,10 +538,11 @@ def _verdict(
     level: int,
     counted: Sequence[_Counted],
     deciding: Sequence[_Counted],
-) -> tuple[str, list[Reason]]:
+) -> tuple[Verdict, list[Reason]]:
     lean = balance.lean
     certainty = CERTAINTY_NAMES[level]
     reasons = []
+    verdict: Verdict
     if scope in HUMAN_SCOPES and deciding[0].indirectness > 0:
         verdict = "insufficient"
         why = f"only indirect preclinical evidence for a {scope} claim (leans {lean})"
@@ -599,7 +600,8 @@ def _definitional(
 ) -> ClaimAssessment:
     """A matter of record: the agreement of sources, no certainty, SORT C, no CEBM level."""
     lean = balance.lean
-    verdict = {"support": "supported", "contradict": "contradicted"}.get(lean, "contested")
+    verdicts: dict[Lean, Verdict] = {"support": "supported", "contradict": "contradicted"}
+    verdict = verdicts.get(lean, "contested")
     why = f"agreement of {len(counted)} sources: {balance.describe()}"
     reasons.append(Reason("verdict", f"verdict.{verdict}", why))
     return ClaimAssessment(
@@ -649,7 +651,7 @@ class _Linked:
 
     ordered: tuple[LinkedStudy, ...]
     levels: dict[int, int]
-    set_aside: dict[int, tuple[str, str] | None]
+    set_aside: dict[int, tuple[Role, str] | None]
 
     @classmethod
     def of(cls, scope: str, links: Iterable[LinkedStudy]) -> _Linked:
@@ -673,6 +675,7 @@ class _Linked:
     ) -> StudyRole:
         a = link.appraisal
         aside = self.set_aside[a.pmid]
+        role: Role
         if aside is not None:
             role, why = aside
         else:

@@ -34,7 +34,8 @@ from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection
 
 from evidence.errors import InputError, NotFound
-from evidence.store.models import DECISIONS, STANCES, AuditLog, EvidenceLink, ReviewDecision
+from evidence.store.models import AuditLog, EvidenceLink, ReviewDecision
+from evidence.vocab import DECISIONS, STANCES
 
 __all__ = [
     "REJECTED",

@@ -16,22 +16,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from evidence import vocab
+
 GRADING_VERSION = "2026.11.2"  # .2: letters about one patient are case reports
 
 # --- study appraisal -------------------------------------------------------------------------
 
 #: Design tiers, best first. The position is the tier used to rank designs (sr_ma = 1).
-DESIGNS = (
-    "sr_ma",
-    "rct",
-    "nrct",
-    "cohort",
-    "case_control_cross_sectional",
-    "case_report_series",
-    "preclinical_experiment",
-    "narrative",
-    "unclassified",
-)
+DESIGNS = vocab.DESIGNS
 TIER = {design: i + 1 for i, design in enumerate(DESIGNS)}
 
 #: Oxford CEBM 2011 level ("treatment benefits" question) of each design.
@@ -288,10 +280,10 @@ CLAIM_FLAGS: dict[str, tuple[Any, ...]] = {
     "dose_response": (True, False),
 }
 
-CERTAINTY_NAMES = {4: "high", 3: "moderate", 2: "low", 1: "very_low"}
-CERTAINTIES = ("high", "moderate", "low", "very_low")
-VERDICTS = ("supported", "contradicted", "contested", "insufficient")
-LEANS = ("support", "contradict", "none")
+CERTAINTY_NAMES: dict[int, vocab.Certainty] = {4: "high", 3: "moderate", 2: "low", 1: "very_low"}
+CERTAINTIES = vocab.CERTAINTIES
+VERDICTS = vocab.VERDICTS
+LEANS = vocab.LEANS
 
 #: Starting certainty (4 high .. 1 very low) of the deciding stratum's design.
 START = {
@@ -331,8 +323,7 @@ SUPPORTED_SHARE = 0.8  # support share s >= 0.8 (and certainty >= low): supporte
 CONTRADICTED_SHARE = 0.2  # s <= 0.2: contradicted
 MIN_CERTAINTY_FOR_VERDICT = 2  # low
 
-#: Link stances (as `models.STANCES`) and where a stance came from.
-CLAIM_STANCES = ("supports", "contradicts", "neutral")
+#: Where a link's stance came from (the stances themselves: `evidence.vocab.STANCES`).
 STANCE_SOURCES = ("reviewer", "suggested")
 BASES = ("reviewed", "suggested", "mixed", "none")
 SORT_LABELS = ("A", "B", "C")

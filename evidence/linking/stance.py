@@ -50,9 +50,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from evidence.linking.sentences import Sentence, split_sentences, stem, tokens
+from evidence.vocab import Stance
 
 __all__ = [
     "METHOD",
@@ -76,7 +76,6 @@ __all__ = [
 METHOD = "lexical-nli"
 METHOD_VERSION = "1"
 
-Stance = Literal["supports", "contradicts", "neutral"]
 
 STOPWORDS = frozenset(
     """a an the and or but if of in on at to for from by with without within into onto over under

@@ -40,10 +40,9 @@ from evidence.linking import stance as linking
 from evidence.provenance import Provenance, read_provenance
 from evidence.store.db import connect
 from evidence.store.models import Claim, ClaimQuote, IngestRun, RefreshRun
+from evidence.vocab import STANCES
 
 __all__ = ["ClaimView", "Report", "collect", "write_site"]
-
-STANCE_ORDER = ("supports", "contradicts", "neutral")
 
 
 @dataclass
@@ -67,7 +66,7 @@ class ClaimView:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = dict.fromkeys(STANCE_ORDER, 0)
+        out: dict[str, int] = dict.fromkeys(STANCES, 0)
         for e in self.grade.evidence:
             if e.stance in out:
                 out[e.stance] += 1
@@ -245,7 +244,7 @@ def evidence_map_svg(claims: Sequence[ClaimView]) -> Markup:
             f"{escape(view.claim.id)}</text>"
         )
         x = float(label_w)
-        for stance in STANCE_ORDER:
+        for stance in STANCES:
             n = view.counts[stance]
             if not n:
                 continue
@@ -272,7 +271,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(grading_version=GRADING_VERSION, stances=STANCE_ORDER)
+    env.globals.update(grading_version=GRADING_VERSION, stances=STANCES)
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else "never"
     return env
 

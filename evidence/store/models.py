@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 import evidence.store.db  # noqa: F401  (sets the naming convention before any table exists)
+from evidence.vocab import CLAIM_TYPES, DECISIONS, STANCES
 
 # On SQLite a PMID column is INTEGER, so that article.pmid is the rowid itself (a BIGINT
 # primary key would get a rowid plus a separate index: twice the B-tree work per insert).
@@ -225,15 +226,6 @@ class IngestRun(SQLModel, table=True):
 # on). A claim belongs to at most one document (imported claim sets have none); its quotes
 # carry their offsets, the document version they were verified against and a review status.
 
-CLAIM_TYPES = (
-    "mechanistic",
-    "clinical",
-    "safety",
-    "prevalence",
-    "comparative",
-    "definitional",
-    "botanical",
-)
 QUOTE_STATUSES = ("verified", "needs_review")
 
 
@@ -338,7 +330,6 @@ class ClaimRevision(SQLModel, table=True):
 # nothing in linking deletes one (reviewer decisions, later, will refer to them).
 
 LINK_ORIGINS = ("query", "fulltext", "both")
-STANCES = ("supports", "contradicts", "neutral")
 
 
 class ClaimHit(SQLModel, table=True):
@@ -407,8 +398,6 @@ class EvidenceLink(SQLModel, table=True):
 # Both tables are append-only: the product inserts rows and never updates or deletes one. A
 # reviewer's later decision on the same link supersedes the earlier one in "current" views
 # (`evidence.review`); the suggestion in `evidence_link` is never modified by a decision.
-
-DECISIONS = ("accept", "reject", "correct")
 
 
 class ReviewDecision(SQLModel, table=True):

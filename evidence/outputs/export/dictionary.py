@@ -49,13 +49,8 @@ from evidence.grading.rules import (
     STATUSES,
     VERDICTS,
 )
-from evidence.store.models import (
-    CLAIM_TYPES,
-    DECISIONS,
-    LINK_ORIGINS,
-    REFRESH_STATUSES,
-    STANCES,
-)
+from evidence.store.models import LINK_ORIGINS, REFRESH_STATUSES
+from evidence.vocab import CLAIM_TYPES, DECISIONS, STANCES
 
 __all__ = [
     "DICTIONARY_COLUMNS",

@@ -42,6 +42,7 @@ from evidence.grading.verdicts import verdict_label
 from evidence.linking import stance as linking
 from evidence.outputs.export.dictionary import TableSpec, coerce, empty_frame
 from evidence.store.db import batched, connect, ensure_at_head, is_sqlite, make_engine
+from evidence.vocab import is_design
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -329,12 +330,12 @@ def _finish_studies(
     frame["overridden"] = ["; ".join(o.field for o in overrides.get(p, [])) for p in pmids]
     for i, row in frame.iterrows():
         mine = overrides.get(int(row["pmid"]), [])
-        if not mine or not isinstance(row["design"], str):
+        if not mine or not is_design(row["design"]):
             continue  # no override, or never appraised (an override needs an appraisal)
         effective = apply_study_overrides(
             Appraisal(
                 pmid=int(row["pmid"]),
-                design=str(row["design"]),
+                design=row["design"],
                 cebm_level=int(row["cebm_level"]),
                 population=str(row["population"]),
                 species=tuple(json.loads(row["species"])),
@@ -354,7 +355,7 @@ def _finish_studies(
         frame.at[i, "grade"] = effective.letter
     frame["species"] = [_joined(v) for v in frame["species"]]
     frame["rob_flags"] = [_joined(v) for v in frame["rob_flags"]]
-    frame["design_tier"] = [TIER.get(d) if isinstance(d, str) else None for d in frame["design"]]
+    frame["design_tier"] = [TIER.get(d) if is_design(d) else None for d in frame["design"]]
     frame["retracted"] = [s == "retracted" if isinstance(s, str) else None for s in frame["status"]]
     return frame
 
