@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,19 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from evidence.jobs.ingest import ingest_file
+from evidence.linking import linkers
 from evidence.linking import stance as linking
+from evidence.linking.linkers import LINKERS
+from evidence.linking.trained import TrainedLinker
 from evidence.store import db, search_index
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 MAX_PER_CLAIM = 3  # SciFact's rule: at most three abstracts per claim
 LABELS = {"SUPPORT": "supports", "CONTRADICT": "contradicts"}
+STANCES = ("supports", "contradicts", "neutral")
+Rank = Callable[[str, Sequence[linking.Candidate]], list[linking.Ranked]]
+Assess = Callable[[str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Claim:
     id: int
     text: str
     gold: Mapping[int, str]  # doc_id -> "supports" | "contradicts"
+    cited: tuple[int, ...] = ()  # cited_doc_ids: the abstracts judged for the stance metric
 
 
 def load_claims(path: Path, split: str) -> list[Claim]:
@@ -65,7 +73,8 @@ def load_claims(path: Path, split: str) -> list[Claim]:
             if (split == "test" and not held_out) or (split == "dev" and held_out):
                 continue
             gold = {int(doc): LABELS[evs[0]["label"]] for doc, evs in raw["evidence"].items()}
-            claims.append(Claim(int(raw["id"]), raw["claim"], gold))
+            cited = tuple(int(d) for d in raw.get("cited_doc_ids", ()))
+            claims.append(Claim(int(raw["id"]), raw["claim"], gold, cited))
     return claims
 
 
@@ -102,6 +111,34 @@ def recall_at(
     return hits / total if total else 0.0
 
 
+def stance_macro_f1(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """Macro F1 over supports / contradicts / neutral of (gold, predicted) pairs, and each F1."""
+    out: dict[str, float] = {}
+    for label in STANCES:
+        tp = sum(1 for g, p in pairs if g == label and p == label)
+        fp = sum(1 for g, p in pairs if g != label and p == label)
+        fn = sum(1 for g, p in pairs if g == label and p != label)
+        out[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    out["macro"] = sum(out[label] for label in STANCES) / len(STANCES)
+    return out
+
+
+def stance_pairs(
+    claims: Sequence[Claim], texts: Mapping[int, tuple[str, str]], assess: Assess
+) -> list[tuple[str, str]]:
+    """(gold, predicted) for every abstract of each claim's evidence and cited_doc_ids; a
+    cited abstract that is not evidence is neutral, as in SciFact."""
+    pairs = []
+    for claim in claims:
+        docs = sorted(set(claim.gold) | set(claim.cited))
+        for doc in docs:
+            if doc not in texts:
+                continue
+            title, abstract = texts[doc]
+            pairs.append((claim.gold.get(doc, "neutral"), assess(claim.text, title, abstract)))
+    return pairs
+
+
 def build_database(corpus_xml: Path, workdir: Path) -> Any:
     url = f"sqlite:///{workdir / 'scifact.db'}"
     db.upgrade(url)
@@ -128,15 +165,13 @@ def retrieve(conn: Connection, claim: str, limit: int) -> list[linking.Candidate
 def run(
     claims: Sequence[Claim],
     candidates: Mapping[int, Sequence[linking.Candidate]],
-    stats: linking.TermStats,
+    rank: Rank,
     params: linking.Params,
 ) -> tuple[dict[str, float], dict[int, list[int]], dict[int, dict[int, str]]]:
     rankings: dict[int, list[int]] = {}
     predictions: dict[int, dict[int, str]] = {}
     for claim in claims:
-        ranked = linking.rank_candidates(
-            claim.text, candidates[claim.id], stats=stats, params=params
-        )
+        ranked = rank(claim.text, candidates[claim.id])
         rankings[claim.id] = [int(r.candidate.key) for r in ranked]
         predictions[claim.id] = {
             int(r.candidate.key): r.assessment.stance
@@ -146,6 +181,9 @@ def run(
     metrics = abstract_metrics(predictions, gold)
     metrics["recall_at_3"] = recall_at(rankings, gold, 3)
     metrics["recall_at_10"] = recall_at(rankings, gold, 10)
+    fts = {c.id: [int(x.key) for x in candidates[c.id]] for c in claims}
+    metrics["fts_recall_at_3"] = recall_at(fts, gold, 3)
+    metrics["fts_recall_at_10"] = recall_at(fts, gold, 10)
     return metrics, rankings, predictions
 
 
@@ -157,6 +195,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N claims")
     parser.add_argument("--candidates", type=int, default=30, help="FTS hits reranked per claim")
     parser.add_argument("--params", default="", help="JSON overrides of linking.Params")
+    parser.add_argument("--linker", choices=LINKERS, default="trained")
+    parser.add_argument("--stance-model", type=Path, default=None, help="a model directory")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     # The JSONL corpus names the set; the ingest reads its PubMed-XML twin (same PMIDs = doc_ids).
@@ -175,44 +215,75 @@ def main(argv: Iterable[str] | None = None) -> int:
     claims = load_claims(args.claims, args.split)
     if args.limit:
         claims = claims[: args.limit]
+    linker = linkers.load(linkers.LinkerChoice(args.linker, args.stance_model))
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench_stance_") as tmp:
         engine = build_database(corpus_xml, Path(tmp))
         ingested = time.perf_counter()
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT title, abstract FROM article")).all()
-            stats = linking.TermStats.from_texts(f"{t or ''} {a or ''}" for t, a in rows)
+            rows = conn.execute(text("SELECT pmid, title, abstract FROM article")).all()
+            texts = {int(p): (t or "", a or "") for p, t, a in rows}
+            stats = linking.TermStats.from_texts(f"{t} {a}" for t, a in texts.values())
             candidates = {c.id: retrieve(conn, c.text, args.candidates) for c in claims}
+            retrieved = time.perf_counter()
+
+            def rank(claim: str, found: Sequence[linking.Candidate]) -> list[linking.Ranked]:
+                if args.linker == "lexical":
+                    return linking.rank_candidates(claim, found, stats=stats, params=params)
+                return linker.rank(conn, claim, found, stats=stats)
+
+            def assess(claim: str, title: str, abstract: str) -> str:
+                if isinstance(linker, TrainedLinker):
+                    return linker.assess(claim, title, abstract).stance
+                return linking.assess(claim, title, abstract, stats=stats, params=params).stance
+
+            metrics, _, _ = run(claims, candidates, rank, params)
+            linked = time.perf_counter()
+            stance = stance_macro_f1(stance_pairs(claims, texts, assess))
+            conn.commit()  # the vectors the trained linker stored
         engine.dispose()
-    retrieved = time.perf_counter()
-    metrics, _, _ = run(claims, candidates, stats, params)
     finished = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"SciFact {args.split} split: {len(claims)} claims, {metrics['gold']} gold evidence "
           f"abstracts, {len(rows)} abstracts ingested")  # fmt: skip
-    print(f"method {linking.METHOD} v{linking.METHOD_VERSION}")
-    print(f"{'metric':<28}{'value':>10}")
+    print(f"method {linker.method} v{linker.version}")
+    print(f"{'metric':<32}{'value':>10}")
     for name, value in (
         ("abstract precision", metrics["precision"]),
         ("abstract recall", metrics["recall"]),
         ("abstract F1", metrics["f1"]),
         ("predicted / correct", f"{metrics['predicted']}/{metrics['correct']}"),
+        ("stance macro-F1 (gold abstracts)", stance["macro"]),
+        ("  supports / contradicts / neutral",
+         f"{stance['supports']:.2f}/{stance['contradicts']:.2f}/{stance['neutral']:.2f}"),
         ("retrieval recall@3", metrics["recall_at_3"]),
         ("retrieval recall@10", metrics["recall_at_10"]),
+        ("FTS-only recall@3", metrics["fts_recall_at_3"]),
+        ("FTS-only recall@10", metrics["fts_recall_at_10"]),
         ("ingest seconds", ingested - started),
         ("retrieval seconds", retrieved - ingested),
-        ("linking seconds", finished - retrieved),
-    ):
+        ("linking seconds", linked - retrieved),
+        ("stance seconds", finished - linked),
+        ("peak RSS MB", peak_mb),
+    ):  # fmt: skip
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"{name:<28}{shown:>10}")
+        print(f"{name:<32}{shown:>10}")
     print(json.dumps({
         "claims": len(claims),
+        "linker": f"{linker.method} v{linker.version}",
+        "split": args.split,
         "abstract_precision": round(metrics["precision"], 4),
         "abstract_recall": round(metrics["recall"], 4),
         "abstract_f1": round(metrics["f1"], 4),
+        "stance_macro_f1": round(stance["macro"], 4),
         "recall_at_3": round(metrics["recall_at_3"], 4),
         "recall_at_10": round(metrics["recall_at_10"], 4),
+        "fts_recall_at_3": round(metrics["fts_recall_at_3"], 4),
+        "fts_recall_at_10": round(metrics["fts_recall_at_10"], 4),
+        "seconds": round(finished - started, 1),
+        "peak_rss_mb": round(peak_mb),
     }))  # fmt: skip
     return 0
 

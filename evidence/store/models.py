@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
 )
@@ -182,6 +183,22 @@ class ArticleRevision(SQLModel, table=True):
     snapshot: str = Field(sa_type=Text)
     recorded_at: dt.datetime
     run_id: int | None = Field(default=None, foreign_key="ingest_run.id", ondelete="SET NULL")
+
+
+class ArticleEmbedding(SQLModel, table=True):
+    """An article's dense vector under one embedding model (`evidence.linking.embeddings`).
+
+    `content_hash` is the article's hash when it was embedded: a later revision of the record
+    has another hash and is embedded again. `vector` is little-endian float32 bytes.
+    """
+
+    __tablename__ = "article_embedding"
+
+    pmid: int = Field(sa_column=_pmid_fk())
+    model: str = Field(primary_key=True, max_length=60)
+    content_hash: str = Field(max_length=64)
+    vector: bytes = Field(sa_type=LargeBinary)
+    created_at: dt.datetime
 
 
 class DeletedCitation(SQLModel, table=True):

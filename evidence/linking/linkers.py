@@ -1,0 +1,104 @@
+"""Which linker suggests links: the trained model (the default) or the lexical fallback.
+
+Every link row carries the method and version that made it; "current" links are those of the
+chosen linker (`evidence.linking.current`). The choice comes from the caller (the CLI reads
+`--linker` / `EVIDENCE_LINKER` and `EVIDENCE_STANCE_MODEL` through `evidence.config`); the
+library never reads the environment.
+
+- `trained` ("minilm-stance"): `evidence.linking.trained`. A missing or corrupt model file is
+  a `ModelError` (exit 3) that names the fix; there is no silent fallback, since links made by
+  another method would quietly change every verdict.
+- `lexical` ("lexical-nli"): `evidence.linking.stance`, word overlap and cue words. Kept as a
+  named fallback for machines without the model files and for comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from sqlalchemy.engine import Connection
+
+from evidence.linking import stance
+from evidence.linking.model import ModelError
+from evidence.linking.stance import Candidate, Ranked, TermStats
+
+__all__ = ["LINKERS", "Linker", "LinkerChoice", "LinkerName", "identity", "load"]
+
+LinkerName = Literal["trained", "lexical"]
+LINKERS: tuple[LinkerName, ...] = ("trained", "lexical")
+
+
+class Linker(Protocol):
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def rank(
+        self,
+        conn: Connection,
+        statement: str,
+        candidates: Sequence[Candidate],
+        *,
+        stats: TermStats | None = None,
+    ) -> list[Ranked]: ...
+
+
+@dataclass(frozen=True)
+class LinkerChoice:
+    """The caller's choice of linker (from `evidence.config`)."""
+
+    name: LinkerName = "trained"
+    stance_model: Path | None = None  # another trained model directory of the same format
+
+
+class LexicalLinker:
+    method = stance.METHOD
+    version = stance.METHOD_VERSION
+
+    def rank(
+        self,
+        conn: Connection,
+        statement: str,
+        candidates: Sequence[Candidate],
+        *,
+        stats: TermStats | None = None,
+    ) -> list[Ranked]:
+        return stance.rank_candidates(statement, candidates, stats=stats)
+
+
+def load(choice: LinkerChoice) -> Linker:
+    """The linker, ready to rank (loads the ONNX models for `trained`)."""
+    if choice.name == "lexical":
+        return LexicalLinker()
+    from evidence.linking.trained import TrainedLinker  # onnxruntime only when it is used
+
+    return TrainedLinker.load(choice.stance_model)
+
+
+def identity(choice: LinkerChoice) -> tuple[str, str]:
+    """(method, version) of the chosen linker, read without loading a model: what readers
+    (grading, the report, exports) need to pick the current links."""
+    if choice.name == "lexical":
+        return stance.METHOD, stance.METHOD_VERSION
+    from evidence.linking.trained import STANCE_DIR
+
+    path = (choice.stance_model or STANCE_DIR) / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        return str(config["method"]), str(config["version"])
+    except FileNotFoundError:
+        raise ModelError(
+            f"{path}: stance model missing; reinstall evidence (make demo installs it), set "
+            "EVIDENCE_STANCE_MODEL to a model directory, or use --linker lexical"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"{path}: corrupt stance model config ({type(exc).__name__}); reinstall evidence or "
+            "set EVIDENCE_STANCE_MODEL to a good model directory"
+        ) from exc
