@@ -865,6 +865,10 @@ def _words(studies: Sequence[_Counted]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _verb(studies: Sequence[_Counted], one: str, many: str) -> str:
+    return one if len(studies) == 1 else many
+
+
 def _see(studies: Sequence[_Counted]) -> str:
     ranked = sorted(studies, key=lambda c: (c.key, -c.weight, c.pmid))
     named = ", ".join(f"PMID {c.pmid}" for c in ranked[:_CITED])
@@ -885,35 +889,41 @@ def _summary(a: ClaimAssessment, counted: Sequence[_Counted], deciding: Sequence
     elif "verdict.documented_harm" in codes:
         harmed = [c for c in contradicting if c.indirectness == 0]
         text = (
-            f"{label}: {_words(harmed)} document harm in people, which refutes a claim of "
-            f"safety; {_see(harmed)}."
+            f"{label}: {_words(harmed)} {_verb(harmed, 'documents', 'document')} harm in "
+            f"people, which refutes a claim of safety; {_see(harmed)}."
         )
     elif a.verdict in ("supported", "contradicted"):
         agree = supporting if a.verdict == "supported" else contradicting
-        finding = "support the claim" if a.verdict == "supported" else "find against the claim"
-        text = f"{label}: {_words(agree)} {finding}; {_see(agree)}."
+        finding = (
+            _verb(agree, "supports", "support")
+            if a.verdict == "supported"
+            else _verb(agree, "finds", "find") + " against"
+        )
+        text = f"{label}: {_words(agree)} {finding} the claim; {_see(agree)}."
         against = contradicting if a.verdict == "supported" else supporting
         if against:
-            text += f" {_words(against)} disagree ({_see(against)})."
+            verb = _verb(against, "disagrees", "disagree")
+            text += f" {_words(against)} {verb} ({_see(against)})."
     elif a.verdict == "contested":
         text = (
-            f"{label}: {_words(supporting)} support the claim ({_see(supporting)}) and "
-            f"{_words(contradicting)} find against it ({_see(contradicting)})."
+            f"{label}: {_words(supporting)} {_verb(supporting, 'supports', 'support')} the "
+            f"claim ({_see(supporting)}) and {_words(contradicting)} "
+            f"{_verb(contradicting, 'finds', 'find')} against it ({_see(contradicting)})."
         )
     else:
-        leaning = (
-            supporting if a.lean == "support" else contradicting if a.lean == "contradict" else []
-        )
-        body = _words(leaning or deciding)
+        leaning = {"support": supporting, "contradict": contradicting}.get(a.lean, [])
+        shown = leaning or list(deciding)
+        body = _words(shown)
+        direction = "towards support" if a.lean == "support" else "against the claim"
         if "verdict.only_indirect" in codes:
-            why = f"only {body} bear on a claim about people"
+            why = f"only {body} {_verb(shown, 'bears', 'bear')} on a claim about people"
         elif "verdict.single_study" in codes or "verdict.single_source" in codes:
-            why = f"a single study ({body}) is not yet a body of evidence"
+            why = f"a single study ({body}) is a signal, not yet a body of evidence"
         elif "verdict.very_low_certainty" in codes:
-            why = f"the {body} lean {a.lean} but their certainty is very low"
+            why = f"{body} {_verb(shown, 'leans', 'lean')} {direction}, at very low certainty"
         else:
-            why = f"the {_words(counted)} point both ways without a direct conflict"
-        text = f"{label}: {why}; {_see(leaning or deciding)}."
+            why = f"{_words(counted)} point both ways without a direct conflict"
+        text = f"{label}: {why}; {_see(shown)}."
     if a.basis == "suggested":
         text += " No reviewer has checked these stances yet: they are the linker's suggestions."
     elif a.basis == "mixed":

@@ -1108,3 +1108,54 @@ def test_conflicting_duplicate_links_raise(other: LinkedStudy) -> None:
 def test_unknown_values_raise(flags: ClaimFlags, link: LinkedStudy) -> None:
     with pytest.raises(ValueError):
         assess(flags, [link])
+
+
+# --- the verdict in words (issue 14 item 4) ----------------------------------------------------
+
+
+def test_summary_names_the_key_studies_and_designs_first() -> None:
+    result = assess(
+        MECHANISTIC,
+        links(
+            sup("preclinical_experiment", pop="in_vitro", n=None, source="reviewer"),
+            sup("preclinical_experiment", n=None, source="reviewer"),
+            sup("preclinical_experiment", n=None, source="reviewer"),
+        ),
+    )
+    first = result.reasons[0]
+    assert first.code == "summary.supported" and first.domain == "summary"
+    assert first.why.startswith("Supported (moderate certainty): 2 animal experiments and 1 ")
+    assert "laboratory (in-vitro) experiment support the claim" in first.why
+    assert "PMID 1" in first.why and "PMID 3" in first.why
+    assert "reviewer" not in first.why  # every stance reviewed: no warning
+
+
+def test_summary_marks_unreviewed_suggestions_plainly() -> None:
+    suggested = assess(CLINICAL, links(*two(sup())))
+    assert "No reviewer has checked these stances yet" in suggested.reasons[0].why
+    mixed = assess(CLINICAL, links(sup(source="reviewer"), sup()))
+    assert "1 of 2 stances are unreviewed suggestions" in mixed.reasons[0].why
+
+
+def test_summary_of_contested_and_documented_harm() -> None:
+    contested = assess(CLINICAL, links(sup("rct"), con("rct"), sup("cohort"), con("cohort")))
+    assert contested.verdict == "contested"
+    assert "support the claim (see PMID" in contested.reasons[0].why
+    assert "find against it (see PMID" in contested.reasons[0].why
+    harm = assess(SAFE, links(con("case_report_series", n=1)))
+    assert harm.reasons[0].why.startswith(
+        "Contradicted (very low certainty): 1 case report or series documents harm in people"
+    )
+
+
+@pytest.mark.parametrize(
+    "sizes", [(None, None), (None, 30), (0, None)], ids=["none", "some", "zero-and-none"]
+)
+def test_unknown_sample_size_is_never_shown_as_zero(sizes: tuple[int | None, ...]) -> None:
+    result = assess(CLINICAL, links(*(sup("rct", n=n) for n in sizes)))
+    imprecision = [r.why for r in result.reasons if r.domain == "imprecision"]
+    assert imprecision, result.reasons
+    if all(n is None for n in sizes):
+        assert imprecision[0].startswith("no deciding study reports a human sample size")
+    for r in result.reasons:
+        assert "N=0" not in r.why or 0 in sizes, r

@@ -277,7 +277,7 @@ def test_review_decision_regrades_with_its_cause(evidence: Invoker, tmp_path: Pa
     (link_id,) = query(evidence.url, "SELECT id FROM evidence_link WHERE pmid = :p", p=IN_VITRO)[0]
     result = evidence("review", "decide", str(link_id), "--reject", "--reviewer", "alice")
     assert result.exit_code == 0, result.output
-    assert f"{MECHANISTIC}: insufficient, certainty low (changed)" in result.output
+    assert f"{MECHANISTIC}: insufficient (leans support), certainty low (changed)" in result.output
     decision_id = query(evidence.url, "SELECT max(id) FROM review_decision")[0][0]
     latest = verdicts(evidence.url, MECHANISTIC)[-1]
     assert latest[1] == "insufficient"
@@ -292,7 +292,7 @@ def test_review_decision_regrades_with_its_cause(evidence: Invoker, tmp_path: Pa
     # A correction by another reviewer is the latest decision: it counts, as reviewed.
     evidence("review", "decide", str(link_id), "--stance", "supports", "--reviewer", "bob")
     payload = json.loads(evidence("claims", "show", MECHANISTIC, "--json").output)
-    assert payload["assessment"]["basis"] == "reviewed"
+    assert payload["assessment"]["basis"] == "mixed"  # the mouse study is still a suggestion
     assert payload["assessment"]["verdict"] == "supported"
 
 

@@ -253,7 +253,12 @@ def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
         )
     else:
         lines.append(f"recorded:  {stored.at:%Y-%m-%d %H:%M} (grading {stored.grading_version})")
+    # The summary sentence first, in words; then each rule with its machine code as a tag.
+    summary = [r.why for r in a.reasons if r.domain == "summary"]
+    lines.extend(f"why:       {why}" for why in summary)
     for r in a.reasons:
+        if r.domain == "summary":
+            continue
         delta = f" ({r.delta:+d})" if r.delta else ""
         lines.append(f"  - {r.domain}{delta}: {r.why} [{r.code}]")
     click.echo("\n".join(lines))
