@@ -269,7 +269,7 @@ def test_list_and_show(evidence: Invoker, tmp_path: Path) -> None:
     assert "│ other " not in result.output
     row = next(line for line in lines(result.output) if "caffeine-acts-on-opioid" in line)
     assert row.split("│")[1:4] == [
-        " caffeine-acts-on-opioid-receptors            ", " comparative ", " verified ",
+        " caffeine-acts-on-opioid-receptors            ", " mechanistic  ", " verified ",
     ]  # fmt: skip
     missing = evidence("claims", "list", "--document", "nope")
     assert missing.exit_code == 6
@@ -280,7 +280,7 @@ def test_list_and_show(evidence: Invoker, tmp_path: Path) -> None:
     assert shown["quotes"] == [{"quote": "known for their analgesic", "occurrence": 1,
                                 "start": start, "end": start + 25, "document_version": 1,
                                 "status": "verified", "status_reason": None}]  # fmt: skip
-    assert shown["type"] == "clinical"
+    assert shown["type"] == "mechanistic"
     assert evidence("claims", "show", "nope").exit_code == 6
 
 
