@@ -14,13 +14,16 @@ Decisions (README "The audit" repeats them):
 - **Records without an abstract** are assessed on their title, which then is the rationale
   (section "TITLE", offsets into the title); a title says too little for a stance, so they are
   kept only as neutral suggestions with confidence 0 (a reviewer reads the record).
-- **What is kept.** At most `MAX_STANCE_LINKS` (3, as in SciFact's protocol) supports/contradicts
-  links per claim, chosen by `linking.select_links`; besides them, up to `MAX_NEUTRAL` other query
-  hits as neutral suggestions for a reviewer. A full-text-only candidate is kept only when it is
-  a stance link, and it must contain the claim's `ANCHOR_TERMS` rarest content terms (by the
-  corpus's document frequencies): BM25 with ORed words happily ranks an abstract that shares
-  three common words with the claim and not its subject ("kratom", "caffeine"), and a query hit
-  has already passed a specialist's topical filter that a full-text hit has not.
+- **What is kept.** Every candidate the linker gives a stance (supports or contradicts) is kept:
+  no relevant study is dropped to make room, since a verdict weighs all of them (SciFact's "at
+  most 3 abstracts per claim" is a benchmark protocol, kept only in `scripts/bench_stance.py`).
+  Besides them, up to `MAX_NEUTRAL` other query hits, best ranked first, as neutral suggestions
+  for a reviewer: neutral links are capped only after every stance link. A full-text-only
+  candidate is kept only when it is a stance link, and it must contain the claim's
+  `ANCHOR_TERMS` rarest content terms (by the corpus's document frequencies): BM25 with ORed
+  words happily ranks an abstract that shares three common words with the claim and not its
+  subject ("kratom", "caffeine"), and a query hit has already passed a specialist's topical
+  filter that a full-text hit has not.
 - **Re-linking** upserts by (claim, pmid, method, method_version): a changed assessment updates
   the row in place (`updated_at`), an unchanged one is left alone, a new method version adds
   rows, and nothing is deleted. Rows of this method version whose article is still a candidate
@@ -45,7 +48,6 @@ __all__ = [
     "ANCHOR_TERMS",
     "FULLTEXT_LIMIT",
     "MAX_NEUTRAL",
-    "MAX_STANCE_LINKS",
     "NOT_EVIDENCE_TYPES",
     "CandidatePool",
     "LinkReport",
@@ -60,7 +62,6 @@ __all__ = [
 ]
 
 FULLTEXT_LIMIT = 30
-MAX_STANCE_LINKS = 3
 MAX_NEUTRAL = 10
 ANCHOR_TERMS = 2
 NOT_EVIDENCE_TYPES = frozenset(
@@ -230,8 +231,7 @@ def link_claim(
         return anchors <= present
 
     chosen = {
-        int(r.candidate.key)
-        for r in linking.select_links([r for r in ranked if eligible(r)], limit=MAX_STANCE_LINKS)
+        int(r.candidate.key) for r in ranked if r.assessment.stance != "neutral" and eligible(r)
     }
     existing = {
         int(row.pmid): row

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from evidence import linking
 from tests.claims_helpers import CATALOG
 from tests.conftest import FIXTURES, ROOT, SHARED_DATA, Invoker, query, requires_shared
 from tests.eutils_server import EUtilsServer
@@ -124,7 +125,7 @@ def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsSe
     rows = {(link["claim_id"], link["pmid"]): link for link in links(db_url)}
     best = rows[("long-term-use-dependence", DEPENDENCE)]
     assert best["stance"] == "supports" and best["origin"] == "both"
-    assert best["method"] == "lexical-nli" and best["method_version"] == "1"
+    assert best["method"] == "lexical-nli" and best["method_version"] == linking.METHOD_VERSION
     rationale = json.loads(best["rationale"])
     assert any("dependence" in s["text"] for s in rationale)
     assert check_rationales(db_url) > 0
@@ -313,7 +314,7 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
     monkeypatch.setattr("evidence.linking.METHOD_VERSION", "2-test")
     assert evidence("link", "--claim", "long-term-use-dependence").exit_code == 0
     versions = query(db_url, "SELECT method_version, count(*) FROM evidence_link GROUP BY 1")
-    assert dict(versions) == {"1": query_rows, "2-test": query_rows}
+    assert dict(versions) == {"2": query_rows, "2-test": query_rows}
 
 
 # --- the real update file (third-party data, not shipped) -------------------------------------
