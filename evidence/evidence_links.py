@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, bindparam, insert, text, update
@@ -43,6 +43,7 @@ from sqlalchemy.engine import Connection
 
 from evidence import linking, search_index
 from evidence.models import Claim, ClaimHit, EvidenceLink
+from evidence.searches import join_roles
 
 __all__ = [
     "ANCHOR_TERMS",
@@ -298,12 +299,20 @@ def link_claim(
 
 
 def record_hits(
-    conn: Connection, claim_id: str, pmids: Iterable[int], run_id: int, now: dt.datetime
+    conn: Connection,
+    claim_id: str,
+    pmids: Iterable[int],
+    run_id: int,
+    now: dt.datetime,
+    roles: Mapping[int, Iterable[str]] | None = None,
 ) -> int:
-    """Record PMIDs the claim's query returned in run `run_id`; returns how many are new.
+    """Record PMIDs the claim's searches returned in run `run_id`; returns how many are new.
 
     Only PMIDs held in `article` are recorded (a DeleteCitation in a fetched batch is not a
-    hit); earlier hits the query no longer returns keep their rows and last-seen run.
+    hit); earlier hits the searches no longer return keep their rows and last-seen run.
+    `roles` (pmid -> roles of the searches that returned it) adds to the roles a hit already
+    has: an incremental window that does not return a record says nothing about a search
+    that found it before.
     """
     wanted = sorted(set(pmids))
     if not wanted:
@@ -317,7 +326,13 @@ def record_hits(
             {"p": wanted},
         )
     }
-    known = set(_query_hits(conn, claim_id))
+    known = {
+        int(p): r
+        for p, r in conn.execute(
+            text("SELECT pmid, search_roles FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
+        )
+    }
+    roles = roles or {}
     new = [p for p in wanted if p in held and p not in known]
     seen = [p for p in wanted if p in known]
     if new:
@@ -330,9 +345,19 @@ def record_hits(
                     "first_seen_run_id": run_id,
                     "last_seen_run_id": run_id,
                     "seen_at": now,
+                    "search_roles": join_roles(roles.get(p)),
                 }
                 for p in new
             ],
+        )
+    grown = [
+        {"c": claim_id, "p": p, "r": after}
+        for p in seen
+        if (after := join_roles(known[p], roles.get(p))) != known[p]
+    ]
+    if grown:
+        conn.execute(
+            text("UPDATE claim_hit SET search_roles = :r WHERE claim_id = :c AND pmid = :p"), grown
         )
     if seen:
         conn.execute(

@@ -118,11 +118,15 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     from evidence.verdicts import current_verdicts
 
     engine = app.ready_engine()
+    from evidence.searches import claim_searches, hits_by_role
+
     with Session(engine) as session:
         claim, quotes, revisions = claims_lib.get_claim(session, claim_id)
     with connect(engine) as conn:
         live = assess_claim(conn, claim_id)
         stored = current_verdicts(conn).get(claim_id)
+        searches = claim_searches(conn, [claim_id]).get(claim_id, [])
+        role_hits = hits_by_role(conn, claim_id)
     if as_json:
         payload = {
             "id": claim.id,
@@ -130,6 +134,15 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
             "statement": claim.statement,
             "type": claim.claim_type,
             "query": claim.query,
+            "searches": [
+                {
+                    "role": s.role,
+                    "query": s.query,
+                    "intent": s.intent,
+                    "hits": role_hits.get(s.role),
+                }
+                for s in searches
+            ],
             "notes": claim.notes,
             "source": claim.source,
             "revision": claim.revision,
@@ -162,8 +175,14 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
         f"{claim.id} ({claim.claim_type or 'untyped'}, revision {claim.revision})",
         claim.statement,
         f"document: {claim.document_id or '-'}",
-        f"query:    {claim.query or '-'}",
     ]
+    if not searches:
+        out.append("searches: -")
+    for n, s in enumerate(searches, 1):
+        hits = role_hits.get(s.role)
+        counted = "" if hits is None else f", {hits} hit(s) from {s.role} searches"
+        out.append(f"search {n} ({s.role}{counted}): {s.query}")
+        out.append(f"  intent: {s.intent or '-'}")
     if claim.notes:
         out.append(f"notes:    {claim.notes}")
     for q in quotes:
