@@ -854,7 +854,7 @@ def test_dry_run_prints_each_plan_and_touches_nothing(
 
     assert dry.exit_code == 0, dry.output
     lines = dry.stdout.splitlines()
-    assert lines[:3] == [f"{c}: full search (first refresh or query changed)" for c in CLAIM_IDS]
+    assert lines[:3] == [f"{c}: full search (first refresh or searches changed)" for c in CLAIM_IDS]
     assert lines[3].startswith("dry run: 3 claim(s) would be searched through ")
     assert server.requests == []
     assert row_counts(db_url) == before
