@@ -24,9 +24,11 @@ grading rules given perfect stances. A labelled study the searches did not find 
 from the same XML, and a labelled pair with no link gets one (method "bench-oracle") so that a
 decision can be recorded on it: a reviewer adding a study the linker missed.
 
-Measured (lexical-nli v1, grading as of commit fb96fd5, catalog before issue 14's review):
-  verdicts 3/26 agree, 0 opposite; labelled pairs found by search 152/220; stance as
-  labelled 25/220; --oracle: 13/26 agree, 0 opposite; about 20 s wall time.
+Measured (lexical-nli v1 linker, grading as of commit fb96fd5):
+  one query per claim (before issue 14): verdicts 3/26 agree, 0 opposite; labelled pairs found
+    by search 152/220; stance as labelled 25/220; --oracle 13/26, 0 opposite; 20 s.
+  62 searches with roles: verdicts 3/26 agree, 0 opposite; found by search 200/220; stance as
+    labelled 29/220; --oracle 13/26, 0 opposite; 37 s.
 
 Usage:
   python scripts/bench_kratom.py [--claim ID ...] [--oracle] [--keep DIR] [--linker NAME]

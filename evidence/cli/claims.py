@@ -105,8 +105,9 @@ def list_cmd(app: App, document_id: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The claim, quotes and history as JSON.")
 @pass_app
 def show(app: App, claim_id: str, as_json: bool) -> None:
-    """Show one claim: statement, quotes, history, then its verdict, certainty, reasons and
-    evidence table (design, population, n, retraction state, stance and its source).
+    """Show one claim: statement, its searches (role, intent, hits by role), quotes, history,
+    then its verdict, certainty, reasons and evidence table (design, population, n, retraction
+    state, stance and its source).
 
     Example:
 
@@ -118,7 +119,7 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     from evidence.verdicts import current_verdicts
 
     engine = app.ready_engine()
-    from evidence.searches import claim_searches, hits_by_role
+    from evidence.searches import SEARCH_ROLES, claim_searches, hits_by_role
 
     with Session(engine) as session:
         claim, quotes, revisions = claims_lib.get_claim(session, claim_id)
@@ -139,10 +140,10 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
                     "role": s.role,
                     "query": s.query,
                     "intent": s.intent,
-                    "hits": role_hits.get(s.role),
                 }
                 for s in searches
             ],
+            "hits_by_search_role": role_hits,
             "notes": claim.notes,
             "source": claim.source,
             "revision": claim.revision,
@@ -179,10 +180,13 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     if not searches:
         out.append("searches: -")
     for n, s in enumerate(searches, 1):
-        hits = role_hits.get(s.role)
-        counted = "" if hits is None else f", {hits} hit(s) from {s.role} searches"
-        out.append(f"search {n} ({s.role}{counted}): {s.query}")
+        out.append(f"search {n} ({s.role}): {s.query}")
         out.append(f"  intent: {s.intent or '-'}")
+    if role_hits:
+        counts = ", ".join(
+            f"{role} {role_hits[role]}" for role in SEARCH_ROLES if role in role_hits
+        )
+        out.append(f"hits by search role: {counts}")
     if claim.notes:
         out.append(f"notes:    {claim.notes}")
     for q in quotes:
