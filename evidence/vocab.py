@@ -17,6 +17,11 @@ from typing import Literal, TypeGuard, get_args
 Stance = Literal["supports", "contradicts", "neutral"]
 STANCES: tuple[Stance, ...] = get_args(Stance)
 
+#: What a claim's saved search looks for: evidence about the claim itself (direct), the
+#: evidence that would refute it (counter), its mechanism, or background.
+SearchRole = Literal["direct", "counter", "mechanism", "background"]
+SEARCH_ROLES: tuple[SearchRole, ...] = get_args(SearchRole)
+
 #: A reviewer's decision on a suggested link.
 Decision = Literal["accept", "reject", "correct"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)

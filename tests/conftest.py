@@ -31,7 +31,8 @@ PG_ADMIN_URL = os.environ.get(
 TABLES = (
     "abstract_section, author, publication_type, mesh_heading, mesh_qualifier, keyword, "
     "comment_correction, article_revision, deleted_citation, article, ingest_run, "
-    "claim_revision, claim_quote, claim, document_version, document, evidence_link, claim_hit, "
+    "claim_revision, claim_quote, claim_search, claim, document_version, document, evidence_link, "
+    "claim_hit, "
     "review_decision, audit_log, study_appraisal, grading_override, claim_verdict, "
     "refresh_claim, refresh_run"
 )

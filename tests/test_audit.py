@@ -19,12 +19,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evidence import linking
 from tests.claims_helpers import CATALOG
 from tests.conftest import FIXTURES, ROOT, SHARED_DATA, Invoker, query, requires_shared
 from tests.eutils_server import EUtilsServer
@@ -40,6 +42,14 @@ def catalog_ids() -> list[str]:
     import tomllib
 
     return [c["id"] for c in tomllib.loads(CATALOG.read_text("utf-8"))["claim"]]
+
+
+def catalog_roles() -> dict[str, list[str]]:
+    """claim id -> the roles of its searches, in order (a lone `query` is one direct search)."""
+    import tomllib
+
+    claims = tomllib.loads(CATALOG.read_text("utf-8"))["claim"]
+    return {c["id"]: [s["role"] for s in c.get("search", [])] or ["direct"] for c in claims}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +75,13 @@ def links(url: str) -> list[dict[str, Any]]:
         "created_at updated_at"
     ).split()
     return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def catalog_queries() -> dict[str, list[str]]:
+    import tomllib
+
+    claims = tomllib.loads(CATALOG.read_text("utf-8"))["claim"]
+    return {c["id"]: [s["query"] for s in c.get("search", [])] or [c["query"]] for c in claims}
 
 
 def stance_links(url: str) -> dict[int, set[str]]:
@@ -115,7 +132,16 @@ def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsSe
     for claim_id in catalog_ids():  # every shipped claim is in the table
         assert claim_id in result.output
     assert "claims from kratom.toml: 26 new" in result.output
-    assert "26 PubMed searches" in result.output
+    roles = Counter(r for claim in catalog_roles().values() for r in claim)
+    by_role = ", ".join(f"{roles[r]} {r}" for r in ("direct", "counter", "mechanism",
+                                                   "background") if roles[r])  # fmt: skip
+    assert f"{roles.total()} PubMed searches ({by_role}; " in result.output
+    # Every search of every role ran, and the claims' hits remember which roles found them.
+    terms = {r.params["term"] for r in server.requests_for("esearch")}
+    assert len(terms) == len({s for c in catalog_queries().values() for s in c})
+    assert set(terms) == {s for c in catalog_queries().values() for s in c}
+    found = query(db_url, "SELECT DISTINCT search_roles FROM claim_hit")
+    assert {"counter"} <= {r for (roles_,) in found for r in str(roles_).split(",")}
     check_verdicts(db_url, result.output)
 
     linked = stance_links(db_url)
@@ -124,7 +150,7 @@ def test_audit_links_kratom_records_with_rationale(db_url: str, server: EUtilsSe
     rows = {(link["claim_id"], link["pmid"]): link for link in links(db_url)}
     best = rows[("long-term-use-dependence", DEPENDENCE)]
     assert best["stance"] == "supports" and best["origin"] == "both"
-    assert best["method"] == "lexical-nli" and best["method_version"] == "1"
+    assert best["method"] == "lexical-nli" and best["method_version"] == linking.METHOD_VERSION
     rationale = json.loads(best["rationale"])
     assert any("dependence" in s["text"] for s in rationale)
     assert check_rationales(db_url) > 0
@@ -188,10 +214,11 @@ def test_audit_one_claim(db_url: str, server: EUtilsServer) -> None:
     count = len(server.requests)
     result = evidence("audit", "--claim", "long-term-use-dependence", env=env_for(server))
     assert result.exit_code == 0, result.output
-    assert "1 PubMed searches" in result.output
+    n = len(catalog_roles()["long-term-use-dependence"])
+    assert f"{n} PubMed searches" in result.output
     assert {link["claim_id"] for link in links(db_url)} == {"long-term-use-dependence"}
     esearches = [r for r in server.requests[count:] if r.util == "esearch"]
-    assert len(esearches) == 1
+    assert len(esearches) == n  # each of its searches once
     missing = evidence("audit", "--claim", "no-such-claim", env=env_for(server))
     assert missing.exit_code == 6
     assert "no-such-claim" in missing.output
@@ -258,6 +285,12 @@ def test_first_run_prints_no_warning_and_one_line_per_empty_claim(
         set(catalog_ids()) - set(hits)
     )
     assert any("phrases PubMed did not know: " in line for line in empty)
+    # A claim with some empty searches gets one line too, naming their roles: once per claim.
+    partial = [line for line in proc.stdout.splitlines()
+               if re.match(r"claim \S+: \d+ of \d+ searches found nothing \(", line)]  # fmt: skip
+    named = [line.split()[1].rstrip(":") for line in empty + partial]
+    assert len(named) == len(set(named)) and set(named) <= set(catalog_ids())
+    assert partial and not set(named) - set(catalog_ids())
     assert "Not PubMed data: " in proc.stdout
 
 
@@ -313,7 +346,7 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
     monkeypatch.setattr("evidence.linking.stance.METHOD_VERSION", "2-test")
     assert evidence("link", "--claim", "long-term-use-dependence").exit_code == 0
     versions = query(db_url, "SELECT method_version, count(*) FROM evidence_link GROUP BY 1")
-    assert dict(versions) == {"1": query_rows, "2-test": query_rows}
+    assert dict(versions) == {"2": query_rows, "2-test": query_rows}
 
 
 # --- the real update file (third-party data, not shipped) -------------------------------------
@@ -362,14 +395,27 @@ def test_audit_against_update_file(
     linked: dict[int, set[str]] = {}
     for link in links(db_url):
         linked.setdefault(int(link["pmid"]), set()).add(link["claim_id"])
-    # No claim is linked to any of the thousands of unrelated records.
-    assert set(linked) <= KRATOM_FILE_PMIDS, sorted(set(linked) - KRATOM_FILE_PMIDS)
+    # The database holds only what the claims' searches fetched: the kratom records, and what
+    # the searches that need not name kratom (OUD treatment, caffeine's pharmacology) find.
+    found = {
+        pmid
+        for queries in catalog_queries().values()
+        for q in queries
+        for pmid in update_file_server.search(q)
+    }
+    held = {p for (p,) in query(db_url, "SELECT pmid FROM article")}
+    assert KRATOM_FILE_PMIDS <= held == found
+    # No claim is linked to any of the thousands of unrelated records: beyond the kratom
+    # records, a claim is linked only to what its own searches returned.
+    hits: dict[str, set[int]] = {}
+    for claim_id, pmid in query(db_url, "SELECT claim_id, pmid FROM claim_hit"):
+        hits.setdefault(str(claim_id), set()).add(int(pmid))
+    for pmid, claims in linked.items():
+        if pmid not in KRATOM_FILE_PMIDS:
+            assert all(pmid in hits.get(c, set()) for c in claims), (pmid, claims)
     for pmid, claims in RELEVANT.items():
         assert linked.get(pmid, set()) & claims, (pmid, linked.get(pmid))
     assert check_rationales(db_url) >= len(KRATOM_FILE_PMIDS)
-    # The database holds only what the claims' searches fetched.
-    held = {p for (p,) in query(db_url, "SELECT pmid FROM article")}
-    assert held == KRATOM_FILE_PMIDS
     assert time.monotonic() - started < 90
     check_retraction(evidence, tmp_path)
 

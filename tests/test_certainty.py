@@ -29,6 +29,8 @@ CLINICAL = ClaimFlags()
 MECHANISTIC = ClaimFlags(scope="mechanistic")
 PREVALENCE = ClaimFlags(scope="prevalence")
 DEFINITIONAL = ClaimFlags(scope="definitional")
+HARM = ClaimFlags(scope="safety")  # "kratom can cause insomnia": asserts a harm
+SAFE = ClaimFlags(scope="safety", asserts_safety=True)  # "kratom is safe short-term"
 
 
 def appraisal(
@@ -238,7 +240,7 @@ CASES = [
     ),
     case(
         "rob-all-flagged-low-start-minus-2",
-        two(sup("case_control_cross_sectional", rob=["online_survey", "self_report"])),
+        two(sup("case_control_cross_sectional", rob=["retrospective", "pilot"])),
         codes={"rob.all_flagged_low": -2, "certainty.very_low": 0},
         certainty="very_low",
         verdict="insufficient",
@@ -318,6 +320,7 @@ CASES = [
         verdict="insufficient",
     ),
     case(
+        # Two agreeing studies as direct as the best evidence there is: a verdict, downgraded.
         "indirectness-in-silico-mechanistic-minus-1",
         two(sup("preclinical_experiment", pop="in_silico", n=None)),
         MECHANISTIC,
@@ -429,9 +432,23 @@ CASES = [
         "imprecision-mechanistic-no-replication",
         [sup("preclinical_experiment", pop="in_vitro", n=None)],
         MECHANISTIC,
-        codes={"imprecision.no_replication": -1, "certainty.low": 0},
+        codes={
+            "imprecision.no_replication": -1,
+            "certainty.low": 0,
+            "verdict.single_study": 0,
+        },
         absent=["imprecision.n_lt_100"],
         certainty="low",
+        verdict="insufficient",
+        lean="support",
+    ),
+    case(
+        # Replication across designs: the trial agrees with the single deciding experiment.
+        "imprecision-mechanistic-replicated-by-another-design",
+        [sup("preclinical_experiment", pop="in_vitro", n=None), sup("rct", n=60)],
+        MECHANISTIC,
+        codes={"start.preclinical_experiment": 0, "certainty.moderate": 0},
+        absent=["imprecision.no_replication"],
         verdict="supported",
     ),
     case(
@@ -838,6 +855,124 @@ CASES = [
         verdict="supported",
         certainty="high",
     ),
+    # --- claim types: what counts as direct evidence (issue 14 item 2) ---------------------
+    case(
+        # Harms questions: case series and poison-centre data are the main evidence; start low.
+        "safety-harm-case-series-start-low",
+        two(sup("case_report_series", n=None)),
+        HARM,
+        codes={"start.case_report_series": 0, "certainty.low": 0, "verdict.supported": 0},
+        absent=["imprecision.n_lt_100", "imprecision.no_replication"],
+        certainty="low",
+        verdict="supported",
+    ),
+    case(
+        "safety-harm-single-case-not-a-body-of-evidence",
+        [sup("case_report_series", n=1)],
+        HARM,
+        codes={"imprecision.no_replication": -1, "verdict.very_low_certainty": 0},
+        verdict="insufficient",
+        lean="support",
+    ),
+    case(
+        "safety-harm-animal-toxicity-indirect",
+        two(sup("preclinical_experiment", n=None)),
+        HARM,
+        codes={"indirectness.animal": -1, "verdict.only_indirect": 0},
+        verdict="insufficient",
+    ),
+    case(
+        # One serious, well-documented harm refutes "safe", whatever else leans the other way.
+        "safety-documented-harm-contradicts-safe",
+        [con("case_report_series", n=1), sup("rct", n=300)],
+        SAFE,
+        codes={"verdict.documented_harm": 0, "verdict.contradicted": 0},
+        verdict="contradicted",
+    ),
+    case(
+        "safety-harm-in-animals-does-not-refute-safe-in-people",
+        [con("preclinical_experiment", n=None)],
+        SAFE,
+        absent=["verdict.documented_harm"],
+        verdict="insufficient",
+    ),
+    case(
+        # A survey or case series that finds no harm cannot show that harm is absent.
+        "safety-absence-not-shown-by-surveys",
+        two(sup("case_control_cross_sectional", n=900)),
+        SAFE,
+        codes={"evidence.absence_not_shown": 0, "verdict.no_evidence": 0},
+        verdict="insufficient",
+        certainty=None,
+    ),
+    case(
+        "safety-absence-shown-by-trials",
+        two(sup("rct", n=300)),
+        SAFE,
+        codes={"verdict.supported": 0},
+        absent=["evidence.absence_not_shown"],
+        verdict="supported",
+        certainty="high",
+    ),
+    case(
+        # A receptor assay answers a mechanistic question better than a survey of users.
+        "mechanistic-experiments-outrank-surveys",
+        [
+            sup("preclinical_experiment", pop="in_vitro", n=None),
+            sup("preclinical_experiment", n=None),
+            sup("case_control_cross_sectional", n=5000, rob=["retrospective"]),
+        ],
+        MECHANISTIC,
+        codes={"start.preclinical_experiment": 0, "certainty.moderate": 0},
+        absent=["start.case_control_cross_sectional", "rob.all_flagged_low"],
+        verdict="supported",
+    ),
+    case(
+        # Surveys of self-reported benefit: low-certainty support, no second downgrade for
+        # being self-reported online.
+        "clinical-surveys-low-certainty-support",
+        two(sup("case_control_cross_sectional", n=2000, rob=["online_survey", "self_report"])),
+        codes={"start.case_control_cross_sectional": 0, "certainty.low": 0},
+        absent=["rob.all_flagged_low", "rob.majority_flagged", "imprecision.n_lt_400"],
+        certainty="low",
+        verdict="supported",
+    ),
+    case(
+        "prevalence-surveys-few-respondents-minus-1",
+        two(sup("case_control_cross_sectional", n=40, rob=["convenience_sample"])),
+        PREVALENCE,
+        codes={"imprecision.survey_n_lt_100": -1, "certainty.very_low": 0},
+        certainty="very_low",
+        verdict="insufficient",
+    ),
+    case(
+        "prevalence-surveys-supported",
+        two(sup("case_control_cross_sectional", n=1500, rob=["online_survey"])),
+        PREVALENCE,
+        absent=["imprecision.survey_n_lt_100", "rob.all_flagged_low"],
+        certainty="low",
+        verdict="supported",
+    ),
+    case(
+        "clinical-single-trial-is-not-enough",
+        [sup("rct", n=600)],
+        codes={"verdict.single_study": 0},
+        verdict="insufficient",
+        lean="support",
+    ),
+    case(
+        "clinical-reviews-never-count-as-studies",
+        [sup("rct", n=600), sup("narrative"), sup("narrative")],
+        codes={"evidence.narrative_context": 0, "verdict.single_study": 0},
+        verdict="insufficient",
+    ),
+    case(
+        "definitional-single-source-insufficient",
+        [sup("narrative")],
+        DEFINITIONAL,
+        codes={"verdict.single_source": 0},
+        verdict="insufficient",
+    ),
 ]
 
 
@@ -973,3 +1108,54 @@ def test_conflicting_duplicate_links_raise(other: LinkedStudy) -> None:
 def test_unknown_values_raise(flags: ClaimFlags, link: LinkedStudy) -> None:
     with pytest.raises(ValueError):
         assess(flags, [link])
+
+
+# --- the verdict in words (issue 14 item 4) ----------------------------------------------------
+
+
+def test_summary_names_the_key_studies_and_designs_first() -> None:
+    result = assess(
+        MECHANISTIC,
+        links(
+            sup("preclinical_experiment", pop="in_vitro", n=None, source="reviewer"),
+            sup("preclinical_experiment", n=None, source="reviewer"),
+            sup("preclinical_experiment", n=None, source="reviewer"),
+        ),
+    )
+    first = result.reasons[0]
+    assert first.code == "summary.supported" and first.domain == "summary"
+    assert first.why.startswith("Supported (moderate certainty): 2 animal experiments and 1 ")
+    assert "laboratory (in-vitro) experiment support the claim" in first.why
+    assert "PMID 1" in first.why and "PMID 3" in first.why
+    assert "reviewer" not in first.why  # every stance reviewed: no warning
+
+
+def test_summary_marks_unreviewed_suggestions_plainly() -> None:
+    suggested = assess(CLINICAL, links(*two(sup())))
+    assert "No reviewer has checked these stances yet" in suggested.reasons[0].why
+    mixed = assess(CLINICAL, links(sup(source="reviewer"), sup()))
+    assert "1 of 2 stances are unreviewed suggestions" in mixed.reasons[0].why
+
+
+def test_summary_of_contested_and_documented_harm() -> None:
+    contested = assess(CLINICAL, links(sup("rct"), con("rct"), sup("cohort"), con("cohort")))
+    assert contested.verdict == "contested"
+    assert "support the claim (see PMID" in contested.reasons[0].why
+    assert "find against it (see PMID" in contested.reasons[0].why
+    harm = assess(SAFE, links(con("case_report_series", n=1)))
+    assert harm.reasons[0].why.startswith(
+        "Contradicted (very low certainty): 1 case report or series documents harm in people"
+    )
+
+
+@pytest.mark.parametrize(
+    "sizes", [(None, None), (None, 30), (0, None)], ids=["none", "some", "zero-and-none"]
+)
+def test_unknown_sample_size_is_never_shown_as_zero(sizes: tuple[int | None, ...]) -> None:
+    result = assess(CLINICAL, links(*(sup("rct", n=n) for n in sizes)))
+    imprecision = [r.why for r in result.reasons if r.domain == "imprecision"]
+    assert imprecision, result.reasons
+    if all(n is None for n in sizes):
+        assert imprecision[0].startswith("no deciding study reports a human sample size")
+    for r in result.reasons:
+        assert "N=0" not in r.why or 0 in sizes, r

@@ -144,6 +144,17 @@ def claim(**fields: str) -> str:
     return "[[claim]]\n" + "".join(f"{k} = {v}\n" for k, v in body.items() if v != "DROP") + "\n"
 
 
+def search(role: str | None, **fields: str) -> str:
+    """A [[claim.search]] table for the claim written just before it."""
+    body = {"role": f'"{role}"' if role else "DROP", "query": '"kratom[tiab]"',
+            "intent": '"What it is for."'}  # fmt: skip
+    body.update(fields)
+    return (
+        "[[claim.search]]\n" + "".join(f"{k} = {v}\n" for k, v in body.items() if v != "DROP")
+        + "\n"
+    )  # fmt: skip
+
+
 MALFORMED = {
     "duplicate id": (
         GOOD + claim(id='"good"'),
@@ -201,7 +212,45 @@ MALFORMED = {
     "misspelt key": (
         claim(qoutes='["x"]'),
         "bad.toml:5: claim c1: unknown key(s) qoutes; a claim has id, notes, query, quotes, "
-        "statement, type",
+        "search, statement, type",
+    ),
+    "unknown search role": (
+        claim(query="DROP") + search("direct") + search("sideways", query='"coffee[tiab]"'),
+        "bad.toml:5: claim c1: search 2: unknown role 'sideways'; one of: direct, counter, "
+        "mechanism, background",
+    ),
+    "search without a role": (
+        claim(query="DROP") + search(None),
+        "bad.toml:5: claim c1: search 1: missing role; one of: direct, counter, mechanism, "
+        "background",
+    ),
+    "query and searches": (
+        claim() + search("counter"),
+        "bad.toml:5: claim c1: give either 'query' (one direct search) or [[claim.search]] entries",
+    ),
+    "no direct search": (
+        claim(query="DROP") + search("counter"),
+        "bad.toml:5: claim c1: no direct search; a claim needs one that finds evidence about it",
+    ),
+    "search without a query": (
+        claim(query="DROP") + search("direct", query="DROP"),
+        "bad.toml:5: claim c1: search 1 (direct): missing 'query' (a PubMed query)",
+    ),
+    "unbalanced search query": (
+        claim(query="DROP") + search("direct") + search("counter", query='"(coffee[tiab]"'),
+        "bad.toml:5: claim c1: search 2 (counter): query has a '(' without its ')'",
+    ),
+    "two-line intent": (
+        claim(query="DROP") + search("direct", intent='"""one\ntwo"""'),
+        "bad.toml:5: claim c1: search 1 (direct): 'intent' must be one line of text",
+    ),
+    "misspelt search key": (
+        claim(query="DROP") + search("direct", intnet='"x"'),
+        "bad.toml:5: claim c1: search 1: unknown key(s) intnet; a search has intent, query, role",
+    ),
+    "repeated search": (
+        claim(query="DROP") + search("direct") + search("counter", query='" kratom[tiab] "'),
+        "bad.toml:5: claim c1: search 2 (counter) repeats an earlier search's query",
     ),
     "several problems": (
         claim(type='"x"', query='""'),
@@ -269,7 +318,7 @@ def test_list_and_show(evidence: Invoker, tmp_path: Path) -> None:
     assert "│ other " not in result.output
     row = next(line for line in lines(result.output) if "caffeine-acts-on-opioid" in line)
     assert row.split("│")[1:4] == [
-        " caffeine-acts-on-opioid-receptors            ", " comparative ", " verified ",
+        " caffeine-acts-on-opioid-receptors            ", " mechanistic  ", " verified ",
     ]  # fmt: skip
     missing = evidence("claims", "list", "--document", "nope")
     assert missing.exit_code == 6
@@ -280,7 +329,7 @@ def test_list_and_show(evidence: Invoker, tmp_path: Path) -> None:
     assert shown["quotes"] == [{"quote": "known for their analgesic", "occurrence": 1,
                                 "start": start, "end": start + 25, "document_version": 1,
                                 "status": "verified", "status_reason": None}]  # fmt: skip
-    assert shown["type"] == "clinical"
+    assert shown["type"] == "mechanistic"
     assert evidence("claims", "show", "nope").exit_code == 6
 
 
@@ -390,3 +439,94 @@ def test_import_refuses_other_formats_and_non_utf8(evidence: Invoker, tmp_path: 
         f"Error: {tmp_path / 'set.csv'}: not UTF-8 text (byte 0xe9 at offset 13); convert it "
         "first, e.g. iconv -f WINDOWS-1252 -t UTF-8 set.csv > utf8.txt"
     ]
+
+
+# --- searches with roles -------------------------------------------------------------------------
+
+ROLES_CATALOG = (
+    GOOD
+    + claim(query="DROP")
+    + search(
+        "direct", query='"kratom[tiab] AND stimulant[tiab]"', intent='"Kratom as a stimulant."'
+    )
+    + search("counter", query='"kratom[tiab] AND sedation[tiab]"', intent='"Sedating effects."')
+    + search("mechanism", query='"mitragynine[tiab] AND adrenergic[tiab]"', intent="DROP")
+)
+
+
+def test_catalog_searches_with_roles_load_show_and_update(
+    evidence: Invoker, tmp_path: Path
+) -> None:
+    result = evidence("claims", "load", str(write_catalog(tmp_path, ROLES_CATALOG)))
+    assert result.exit_code == 0, result.output
+    assert query(evidence.url, "SELECT * FROM claim_search ORDER BY claim_id, position") == [
+        ("c1", 1, "direct", "kratom[tiab] AND stimulant[tiab]", "Kratom as a stimulant."),
+        ("c1", 2, "counter", "kratom[tiab] AND sedation[tiab]", "Sedating effects."),
+        ("c1", 3, "mechanism", "mitragynine[tiab] AND adrenergic[tiab]", None),
+        ("good", 1, "direct", "kratom", None),  # the original format: one direct search
+    ]
+    # claim.query is the first direct search, in both formats.
+    assert query(evidence.url, "SELECT id, query FROM claim ORDER BY id") == [
+        ("c1", "kratom[tiab] AND stimulant[tiab]"),
+        ("good", "kratom"),
+    ]
+    shown = evidence("claims", "show", "c1")
+    assert shown.exit_code == 0, shown.output
+    text = lines(shown.output)
+    at = text.index("search 1 (direct): kratom[tiab] AND stimulant[tiab]")
+    assert text[at : at + 6] == [
+        "search 1 (direct): kratom[tiab] AND stimulant[tiab]",
+        "  intent: Kratom as a stimulant.",
+        "search 2 (counter): kratom[tiab] AND sedation[tiab]",
+        "  intent: Sedating effects.",
+        "search 3 (mechanism): mitragynine[tiab] AND adrenergic[tiab]",
+        "  intent: -",
+    ]
+    as_json = json.loads(evidence("claims", "show", "c1", "--json").output)
+    assert [(s["role"], s["intent"]) for s in as_json["searches"]] == [
+        ("direct", "Kratom as a stimulant."),
+        ("counter", "Sedating effects."),
+        ("mechanism", None),
+    ]
+
+    # Loading again changes nothing; dropping the mechanism search and rewording the counter
+    # one is an update whose old searches are kept in the claim's history.
+    before = snapshot(evidence.url)
+    again = evidence("claims", "load", str(write_catalog(tmp_path, ROLES_CATALOG)))
+    assert lines(again.output)[-1] == "claims from bad.toml: 0 new, 0 updated, 2 unchanged"
+    assert snapshot(evidence.url) == before
+    edited = (
+        GOOD
+        + claim(query="DROP")
+        + search("direct", query='"kratom[tiab] AND stimulant[tiab]"', intent='"Kratom."')
+        + search("counter", query='"kratom[tiab] AND sedat*[tiab]"', intent='"Sedation."')
+    )
+    changed = evidence("claims", "load", str(write_catalog(tmp_path, edited)))
+    assert lines(changed.output)[-1] == (
+        "claims from bad.toml: 0 new, 1 updated, 1 unchanged (updated: c1)"
+    )
+    assert query(evidence.url, "SELECT position, role, query FROM claim_search "
+                 "WHERE claim_id = 'c1' ORDER BY position") == [
+        (1, "direct", "kratom[tiab] AND stimulant[tiab]"),
+        (2, "counter", "kratom[tiab] AND sedat*[tiab]"),
+    ]  # fmt: skip
+    (changed_fields, old) = query(
+        evidence.url, "SELECT changed, snapshot FROM claim_revision WHERE claim_id = 'c1'"
+    )[0]
+    assert changed_fields == "searches"
+    assert [s["role"] for s in json.loads(old)["searches"]] == ["direct", "counter", "mechanism"]
+
+
+def test_shipped_catalog_gives_every_search_a_role_and_an_intent(evidence: Invoker) -> None:
+    assert evidence("claims", "load", str(CATALOG)).exit_code == 0
+    rows = query(evidence.url, "SELECT claim_id, position, role, query, intent FROM claim_search")
+    assert {r[0] for r in rows} == set(KRATOM_IDS)
+    assert all(r[4] and "\n" not in r[4] for r in rows)  # an intent for every search
+    by_claim: dict[str, list[str]] = {}
+    for claim_id, _, role, _, _ in sorted(rows):
+        by_claim.setdefault(claim_id, []).append(role)
+    assert all(roles[0] == "direct" for roles in by_claim.values())
+    # The claims a specialist expects to be false or harmful are searched for refutation too.
+    for claim_id in ("caffeine-acts-on-opioid-receptors", "kratom-and-caffeine-activate-receptors",
+                     "safe-short-term", "natural-alternative-to-oud-medications"):  # fmt: skip
+        assert "counter" in by_claim[claim_id], claim_id

@@ -9,6 +9,7 @@ The audit test at the end exports the database `evidence audit` builds.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -20,10 +21,12 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import create_engine, text
 
 from evidence.errors import NotFound
 from evidence.outputs import export
 from evidence.outputs.export.dictionary import SPECS, dictionary_frame, neutralise, pandas_dtype
+from evidence.store import db
 from tests import test_grading as g
 from tests.conftest import FIXTURES, Invoker, query
 from tests.eutils_server import EUtilsServer
@@ -45,6 +48,7 @@ def build(evidence: Invoker, tmp_path: Path) -> int:
     )
     assert evidence("ingest", str(extra)).exit_code == 0
     g.insert_links(evidence.url, [(g.CLINICAL, FORMULA, "neutral")])
+    add_searches(evidence.url)
     g.grade(evidence)
     (link_id,) = query(
         evidence.url,
@@ -57,6 +61,51 @@ def build(evidence: Invoker, tmp_path: Path) -> int:
     )
     assert result.exit_code == 0, result.output
     return int(link_id)
+
+
+def add_searches(url: str) -> None:
+    """Two searches with roles for the clinical claim, and the roles that found its RCT."""
+    engine = create_engine(db.normalise_url(url))
+    with engine.begin() as conn:
+        for position, role, q, intent in (
+            (1, "direct", "kratom[tiab] AND withdraw*[tiab]", "Withdrawal outcomes."),
+            (2, "counter", "kratom[tiab] AND dependen*[tiab]", "=kratom's own dependence"),
+        ):
+            conn.execute(
+                text("INSERT INTO claim_search (claim_id, position, role, query, intent) "
+                     "VALUES (:c, :n, :r, :q, :i)"),
+                {"c": g.CLINICAL, "n": position, "r": role, "q": q, "i": intent},
+            )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO claim_hit (claim_id, pmid, seen_at, search_roles) "
+                 "VALUES (:c, :p, :t, 'counter,direct')"),
+            {"c": g.CLINICAL, "p": g.RCT, "t": dt.datetime(2024, 3, 1, tzinfo=dt.UTC)},
+        )  # fmt: skip
+    engine.dispose()
+
+
+def test_searches_and_the_roles_that_found_a_link_are_exported(
+    evidence: Invoker, tmp_path: Path
+) -> None:
+    build(evidence, tmp_path)
+    searches = export.searches(evidence.url)
+    assert searches[["claim_id", "position", "role", "intent"]].astype(object).values.tolist() == [
+        [g.CLINICAL, 1, "direct", "Withdrawal outcomes."],
+        [g.CLINICAL, 2, "counter", "=kratom's own dependence"],
+    ]
+    assert list(searches["role"].cat.categories) == ["direct", "counter", "mechanism", "background"]
+    links = export.links(evidence.url)
+    found = links.set_index(["claim_id", "pmid"])["search_roles"]
+    assert found[(g.CLINICAL, g.RCT)] == "counter,direct"
+    assert found.drop((g.CLINICAL, g.RCT)).isna().all()  # no search recorded finding the rest
+    out = tmp_path / "out"
+    assert evidence("export", "all", "-o", str(out)).exit_code == 0
+    text_ = (out / "searches.csv").read_text("utf-8")
+    assert "'=kratom's own dependence" in text_  # a formula-like intent is neutralised
+    pd.testing.assert_frame_equal(export.read_csv(out / "searches.csv"), searches)
+    dictionary = export.data_dictionary()
+    rows = dictionary[dictionary["table"].isin(["searches", "links"])]
+    assert {"role", "intent", "search_roles"} <= set(rows["column"])
 
 
 def files_in(path: Path) -> list[str]:
@@ -344,7 +393,7 @@ def test_existing_files_are_kept_without_force(evidence: Invoker, tmp_path: Path
     assert result.exit_code == 2 and "links.csv exists" in result.stderr
     assert files_in(out) == ["links.csv"]
     assert evidence("export", "all", "-o", str(out), "--force").exit_code == 0
-    assert len(files_in(out)) == 9  # and no staged temporary file is left behind
+    assert len(files_in(out)) == len(export.TABLES) + 3  # and no staged temporary file is left
 
 
 def test_a_failure_mid_export_leaves_nothing(
@@ -563,7 +612,10 @@ def test_export_all_of_the_audit_database_holds_no_secret(
     manifest = json.loads((out / "csv" / "manifest.json").read_text())
     rows = {f["table"]: f["rows"] for f in manifest["files"] if f["table"]}
     assert rows["claims"] == 26 and rows["links"] > 0 and rows["verdict_history"] == 26
-    assert rows["runs"] == 26  # one search per claim
+    n_searches = query(evidence.url, "SELECT count(*) FROM claim_search")[0][0]
+    assert rows["runs"] == rows["searches"] == n_searches > 26  # one run per saved search
+    roles = set(export.read_csv(out / "csv" / "searches.csv")["role"])
+    assert roles == {"direct", "counter", "mechanism", "background"}
     for table in export.TABLES:
         pd.testing.assert_frame_equal(
             export.read_csv(out / "csv" / f"{table}.csv"),
@@ -573,7 +625,7 @@ def test_export_all_of_the_audit_database_holds_no_secret(
     assert evidence("export", "ris", "--claim", claim, "-o", str(out / "c.ris")).exit_code == 0
     assert evidence("export", "bibtex", "--claim", claim, "-o", str(out / "c.bib")).exit_code == 0
     exported = [p for p in out.rglob("*") if p.is_file()]
-    assert len(exported) == 20
+    assert len(exported) == 22
     for path in exported:
         assert API_KEY.encode() not in path.read_bytes(), path
     assert "password" not in (out / "csv" / "manifest.json").read_text()

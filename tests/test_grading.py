@@ -268,25 +268,31 @@ def test_retraction_ingested_leaves_the_assessment(evidence: Invoker, tmp_path: 
 
 
 def test_review_decision_regrades_with_its_cause(evidence: Invoker, tmp_path: Path) -> None:
-    build(evidence, tmp_path, [(MECHANISTIC, IN_VITRO, "supports")])
+    # Two experiments agree (a verdict needs two); rejecting one leaves a single study.
+    build(
+        evidence, tmp_path, [(MECHANISTIC, IN_VITRO, "supports"), (MECHANISTIC, MICE, "supports")]
+    )
     grade(evidence)
     assert verdicts(evidence.url, MECHANISTIC)[0][1] == "supported"
-    (link_id,) = query(evidence.url, "SELECT id FROM evidence_link")[0]
+    (link_id,) = query(evidence.url, "SELECT id FROM evidence_link WHERE pmid = :p", p=IN_VITRO)[0]
     result = evidence("review", "decide", str(link_id), "--reject", "--reviewer", "alice")
     assert result.exit_code == 0, result.output
-    assert f"{MECHANISTIC}: insufficient, certainty - (changed)" in result.output
+    assert f"{MECHANISTIC}: insufficient (leans support), certainty low (changed)" in result.output
     decision_id = query(evidence.url, "SELECT max(id) FROM review_decision")[0][0]
     latest = verdicts(evidence.url, MECHANISTIC)[-1]
     assert latest[1] == "insufficient"
     assert latest[4:7] == ("review", f"decision {decision_id}", "alice")
     assert f"PMID {IN_VITRO} no longer counts" in latest[7]
     payload = json.loads(evidence("claims", "show", MECHANISTIC, "--json").output)
-    assert payload["assessment"]["evidence"][0]["role"] == "rejected"
+    roles = {e["pmid"]: e["role"] for e in payload["assessment"]["evidence"]}
+    assert roles[IN_VITRO] == "rejected"
+    summary = payload["assessment"]["reasons"][0]["why"]
+    assert summary.startswith("Insufficient") and f"PMID {MICE}" in summary
 
     # A correction by another reviewer is the latest decision: it counts, as reviewed.
     evidence("review", "decide", str(link_id), "--stance", "supports", "--reviewer", "bob")
     payload = json.loads(evidence("claims", "show", MECHANISTIC, "--json").output)
-    assert payload["assessment"]["basis"] == "reviewed"
+    assert payload["assessment"]["basis"] == "mixed"  # the mouse study is still a suggestion
     assert payload["assessment"]["verdict"] == "supported"
 
 

@@ -171,3 +171,53 @@ def test_default_database_directory_is_created(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "home" / "evidence.db").is_file()
+
+
+def test_0008_moves_each_query_into_a_direct_search_and_back(empty_url: str) -> None:
+    # A database at 0007 holds claims with one query each (and one without).
+    db.upgrade(empty_url, "0007")
+    engine = create_engine(db.normalise_url(empty_url))
+    now = "2026-12-01 00:00:00"
+    with engine.begin() as conn:
+        for cid, query in (("with-query", "kratom[tiab]"), ("without-query", None)):
+            conn.execute(
+                text(
+                    "INSERT INTO claim (id, statement, query, source, revision, created_at, "
+                    "updated_at) VALUES (:i, 'A statement.', :q, 'import', 1, :n, :n)"
+                ),
+                {"i": cid, "q": query, "n": now},
+            )
+    db.upgrade(empty_url, "0008")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT claim_id, position, role, query, intent FROM claim_search")
+        )
+        assert [tuple(r) for r in rows] == [("with-query", 1, "direct", "kratom[tiab]", None)]
+        assert "search_roles" in {c["name"] for c in inspect(conn).get_columns("claim_hit")}
+    with engine.begin() as conn:  # a counter search, as a catalog in the new format adds
+        conn.execute(
+            text(
+                "INSERT INTO claim_search (claim_id, position, role, query, intent) "
+                "VALUES ('with-query', 2, 'counter', 'caffeine[tiab]', 'what refutes it')"
+            )
+        )
+    with pytest.raises(Exception, match="(?i)check"):  # the role CHECK holds on both engines
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO claim_search (claim_id, position, role, query) "
+                    "VALUES ('with-query', 3, 'sideways', 'x')"
+                )
+            )
+    db.downgrade(empty_url, "0007")
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        assert "claim_search" not in insp.get_table_names()
+        assert "search_roles" not in {c["name"] for c in insp.get_columns("claim_hit")}
+        claims = conn.execute(text("SELECT id, query FROM claim ORDER BY id"))
+        assert [tuple(r) for r in claims] == [
+            ("with-query", "kratom[tiab]"),
+            ("without-query", None),
+        ]
+    db.upgrade(empty_url)
+    engine.dispose()

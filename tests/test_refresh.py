@@ -463,11 +463,14 @@ def test_new_records_and_a_retraction_over_three_days(
     assert loaded.exit_code == 0, loaded.output
     n_claims = query(db_url, "SELECT count(*) FROM claim")[0][0]
     assert n_claims == 26
+    # Every role's search of every claim is searched: more searches than claims.
+    n_searches = query(db_url, "SELECT count(*) FROM claim_search")[0][0]
+    assert n_searches > n_claims
 
     def run(day: dt.date) -> tuple[Any, list[RequestRecord]]:
         server.today = day
         server.clear_requests()
-        # 26 claims make up to 53 esearches per run: at 10/s (FAST) rather than 3/s.
+        # 26 claims' searches make over a hundred esearches per run: at 10/s (FAST), not 3/s.
         client = client_for(server, batch_size=2, api_key=FAST)
         report = refresh(engine, client, today=day)
         log = server.requests
@@ -480,7 +483,7 @@ def test_new_records_and_a_retraction_over_three_days(
     assert day1.status == "succeeded" and day1.exit_code == 0
     assert {p.mode for p in day1.plans} == {"full"} and len(day1.plans) == n_claims
     assert sorted(day1.fetched) == KRATOM_FIXTURE_HITS
-    assert [r.util for r in log].count("esearch") == n_claims  # one window each
+    assert [r.util for r in log].count("esearch") == n_searches  # one window each
     assert len(server.requests_for("efetch")) == math.ceil(6 / 2)  # ceil(N / batch size)
     assert sorted(server.served_pmids()) == KRATOM_FIXTURE_HITS
     linked_to_dependence = [
@@ -506,7 +509,7 @@ def test_new_records_and_a_retraction_over_three_days(
     assert sorted(efetched_ids(log)) == six
     assert len(server.requests_for("efetch")) == math.ceil(6 / 2)
     assert not server.requests_for("epost")
-    assert [r.util for r in log].count("esearch") == 2 * n_claims + 1  # + the [uid] re-check
+    assert [r.util for r in log].count("esearch") == 2 * n_searches + 1  # + the [uid] re-check
     assert (day2.new, day2.updated) == (5, 1)
 
     digest = day2.digest
@@ -549,7 +552,7 @@ def test_new_records_and_a_retraction_over_three_days(
     day3, log = run(DAY3)
     assert day3.status == "nothing_new" and day3.exit_code == EXIT_NOTHING_NEW
     assert {r.util for r in log} == {"esearch"}
-    assert len(log) == 2 * n_claims + 1
+    assert len(log) == 2 * n_searches + 1
     assert day3.fetched == set() and (day3.new, day3.updated) == (0, 0)
     assert day3.digest["claims"] == {} and day3.digest["notices"] == []
     assert runs(db_url) == [(1, "succeeded"), (2, "succeeded"), (3, "nothing_new")]
@@ -851,7 +854,7 @@ def test_dry_run_prints_each_plan_and_touches_nothing(
 
     assert dry.exit_code == 0, dry.output
     lines = dry.stdout.splitlines()
-    assert lines[:3] == [f"{c}: full search (first refresh or query changed)" for c in CLAIM_IDS]
+    assert lines[:3] == [f"{c}: full search (first refresh or searches changed)" for c in CLAIM_IDS]
     assert lines[3].startswith("dry run: 3 claim(s) would be searched through ")
     assert server.requests == []
     assert row_counts(db_url) == before
@@ -1079,3 +1082,124 @@ def test_error_body_on_every_response_is_retried_then_one_line_exit_5(
     assert runs(db_url) == [(1, "failed")]
     assert [s for _, _, s in claim_rows(db_url, 1)] == ["failed"]
     assert query(db_url, "SELECT count(*) FROM article") == [(0,)]
+
+
+# --------------------------------------------------------------------------------------------
+# Searches with roles: a refresh runs every role's search
+
+
+ROLES_DOC = "Kratom relieves opioid withdrawal. Caffeine acts on opioid receptors like kratom.\n"
+WITHDRAWAL_SEARCHES = {
+    "direct": "(kratom[tiab] OR mitragynine[tiab]) AND withdraw*[tiab]",
+    "counter": "kratom[tiab] AND (dependence[tiab] OR death*[tiab])",
+    "background": "kratom[tiab] AND zzzunheardof[tiab]",  # finds nothing
+}
+CAFFEINE_SEARCHES = {
+    "direct": "caffeine[tiab] AND opioid*[tiab]",
+    "counter": "caffeine[tiab] AND adenosine[tiab]",
+}
+
+
+def roles_catalog(tmp_path: Path, *, caffeine_mechanism: bool = False) -> Path:
+    def searches(roles: dict[str, str]) -> str:
+        return "".join(
+            f'\n[[claim.search]]\nrole = "{role}"\nintent = "The {role} angle."\nquery = \'{q}\'\n'
+            for role, q in roles.items()
+        )
+
+    caffeine = dict(CAFFEINE_SEARCHES)
+    if caffeine_mechanism:
+        caffeine["mechanism"] = "adenosine[tiab] AND receptor*[tiab]"
+    (tmp_path / "doc.txt").write_text(ROLES_DOC, encoding="utf-8")
+    path = tmp_path / "roles.toml"
+    path.write_text(
+        '[document]\npath = "doc.txt"\n\n'
+        '[[claim]]\nid = "opioid-withdrawal-relief"\ntype = "clinical"\n'
+        'statement = "Kratom relieves opioid withdrawal symptoms."\n'
+        'quotes = ["Kratom relieves opioid withdrawal"]\n'
+        + searches(WITHDRAWAL_SEARCHES)
+        + '\n[[claim]]\nid = "caffeine-opioid"\ntype = "comparative"\n'
+        'statement = "Caffeine acts on opioid receptors like kratom."\n'
+        'quotes = ["Caffeine acts on opioid receptors"]\n' + searches(caffeine),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_refresh_runs_every_role_and_remembers_which_found_each_hit(
+    db_url: str, server: EUtilsServer, engine: Engine, tmp_path: Path
+) -> None:
+    evidence = Invoker(db_url)
+    loaded = evidence("claims", "load", str(roles_catalog(tmp_path)))
+    assert loaded.exit_code == 0, loaded.output
+    every = {**dict.fromkeys(WITHDRAWAL_SEARCHES.values(), "opioid-withdrawal-relief"),
+             **dict.fromkeys(CAFFEINE_SEARCHES.values(), "caffeine-opioid")}  # fmt: skip
+
+    # Day 1: a full search of every role's query, once each.
+    server.today = DAY1
+    server.clear_requests()
+    day1 = refresh(engine, client_for(server, api_key=FAST), today=DAY1)
+    assert day1.status == "succeeded"
+    terms = [r.params["term"] for r in server.requests_for("esearch")]
+    assert sorted(terms) == sorted(every)
+    # Each hit remembers the roles of the searches that returned it, as the server says.
+    expected: dict[tuple[str, int], str] = {}
+    for claim_roles, claim_id in ((WITHDRAWAL_SEARCHES, "opioid-withdrawal-relief"),
+                                  (CAFFEINE_SEARCHES, "caffeine-opioid")):  # fmt: skip
+        found: dict[int, set[str]] = {}
+        for role, q in claim_roles.items():
+            for pmid in server.search(q):
+                found.setdefault(pmid, set()).add(role)
+        expected.update({(claim_id, p): ",".join(sorted(r)) for p, r in found.items()})
+    stored = {
+        (str(c), int(p)): str(r)
+        for c, p, r in query(db_url, "SELECT claim_id, pmid, search_roles FROM claim_hit")
+    }
+    assert stored == expected
+    assert (("opioid-withdrawal-relief", DEPENDENCE), "counter,direct") in stored.items()
+    assert stored[("opioid-withdrawal-relief", FATALITIES)] == "counter"  # only it found that
+    # Counter hits are candidates like any other: linked, not set aside.
+    linked = {
+        (str(c), int(p)) for c, p in query(db_url, "SELECT claim_id, pmid FROM evidence_link")
+    }
+    assert any(stored[pair] == "counter" for pair in linked & stored.keys())
+    # The empty background search is reported once for its claim, naming its role.
+    assert day1.empty == {"opioid-withdrawal-relief": [("background", ["zzzunheardof"])]}
+    assert day1.digest["empty_searches"] == {
+        "opioid-withdrawal-relief": [{"role": "background", "unknown": ["zzzunheardof"]}]
+    }
+    assert "- opioid-withdrawal-relief: background (PubMed did not know: zzzunheardof)" in (
+        render_markdown(day1.digest)
+    )
+
+    # Day 2: every role's query is searched in both windows; new evidence says who found it.
+    add_day2_records(server)
+    server.today = DAY2
+    server.clear_requests()
+    day2 = refresh(engine, client_for(server, api_key=FAST), today=DAY2)
+    assert {p.mode for p in day2.plans} == {"incremental"}
+    since, until = ymd(DAY1 - dt.timedelta(days=2)), ymd(DAY2)
+    assert windows(server.requests) == sorted(
+        [(QUERIES.get(q, q), d, since, until) for q in every for d in ("edat", "mdat")]
+        + [("[uid]", "mdat", since, until)],
+        key=repr,
+    )  # (`windows` names the small claim set's queries by their claims)
+    trial = day2.digest["claims"]["opioid-withdrawal-relief"]["new_evidence"]
+    assert {e["pmid"]: e["found_by"] for e in trial}[90000012] == "direct"
+    assert "found by the direct search) Kratom for opioid withdrawal" in (
+        render_markdown(day2.digest)
+    )
+    assert day2.empty == {}  # an incremental window with nothing new is not a fault
+
+    # Adding a search changes that claim's searches: its next refresh is a full one again.
+    reloaded = evidence("claims", "load", str(roles_catalog(tmp_path, caffeine_mechanism=True)))
+    assert reloaded.exit_code == 0, reloaded.output
+    server.today = DAY3
+    day3 = refresh(engine, client_for(server, api_key=FAST), today=DAY3)
+    assert {p.claim_id: p.mode for p in day3.plans} == {
+        "caffeine-opioid": "full",
+        "opioid-withdrawal-relief": "incremental",
+    }
+    assert [s.role for p in day3.plans if p.claim_id == "caffeine-opioid" for s in p.searches] == [
+        "direct", "counter", "mechanism",
+    ]  # fmt: skip

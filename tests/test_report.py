@@ -105,6 +105,11 @@ def test_site_pages_and_escaping(site: Path, evidence: Invoker) -> None:
     assert f'PMID {SCRIPT_PMID} <span class="badge concern">SYNTHETIC FIXTURE</span>' in page
     safe = (site / "claims" / "safe-short-term.html").read_text("utf-8")
     assert f"https://pubmed.ncbi.nlm.nih.gov/{FORMULA_PMID}/" in safe
+    # Every verdict is explained in a sentence first; unreviewed suggestions are marked.
+    assert '<p class="summary"><strong>Insufficient (very low certainty): 1 ' in page
+    assert "NOT YET REVIEWED" in page and "every stance below is the linker" in page
+    assert "unreviewed</span>" in index
+    assert "N=0" not in page
     for p in pages(site):
         html = p.read_text("utf-8")
         # Every page says plainly that fixture records are here.

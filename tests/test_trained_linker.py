@@ -87,7 +87,12 @@ def test_missing_or_corrupt_model_is_one_line_and_exit_3(
     with pytest.raises(ModelError):
         StanceModel.load(broken)
     assert evidence("ingest", str(RECORDS)).exit_code == 0
-    assert evidence("claims", "load", str(FIXTURES.parent.parent / "catalogs" / "kratom.toml")).exit_code == 0
+    assert (
+        evidence(
+            "claims", "load", str(FIXTURES.parent.parent / "catalogs" / "kratom.toml")
+        ).exit_code
+        == 0
+    )
     result = evidence("link", env={"EVIDENCE_STANCE_MODEL": str(broken)})
     assert result.exit_code == 3, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -122,7 +127,10 @@ def test_vectors_are_stored_once_per_revision(db_url: str, linker: TrainedLinker
         with engine.begin() as conn:
             again = embeddings.ensure(conn, linker.embedder, [1, 2])
             assert all(np.array_equal(again[k], vectors[k]) for k in (1, 2))
-        assert query(db_url, "SELECT pmid, model, created_at FROM article_embedding ORDER BY 1") == stored
+        assert (
+            query(db_url, "SELECT pmid, model, created_at FROM article_embedding ORDER BY 1")
+            == stored
+        )
         # A new revision of the record (another content hash) is embedded again.
         with engine.begin() as conn:
             conn.execute(

@@ -1,7 +1,7 @@
 """add article embeddings
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-07 02:00:00
 
 `article_embedding`: one dense vector per (article, embedding model), with the article's
@@ -18,7 +18,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -26,9 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "article_embedding",
-        sa.Column(
-            "pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("pmid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("model", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),

@@ -3,7 +3,8 @@
 Two inputs, one path into the database:
 
 - a **catalog** (TOML): a `[document]` table and `[[claim]]` entries whose quotes are located
-  in the document's text (see README "Claim catalogs");
+  in the document's text, each with one `query` (a direct search) or several
+  `[[claim.search]]` entries with a role and an intent (see README "Claim catalogs");
 - a **claim set** (JSONL or CSV: `id`, `text`, optional `query`, `type`, `notes`) with no
   document, for analysts.
 
@@ -43,9 +44,10 @@ from evidence.claims.documents import (
     slugify,
     utcnow,
 )
+from evidence.claims.searches import SEARCH_ROLES, SavedSearch
 from evidence.errors import ClaimFileError, ClaimNotFound, InputError
 from evidence.store.db import batched
-from evidence.store.models import Claim, ClaimQuote, ClaimRevision
+from evidence.store.models import Claim, ClaimQuote, ClaimRevision, ClaimSearch
 from evidence.vocab import CLAIM_TYPES
 
 #: What each claim type means (README "Claim types" repeats this).
@@ -62,7 +64,8 @@ assert set(CLAIM_TYPE_HELP) == set(CLAIM_TYPES)
 
 CATALOG_KEYS = {"document", "claim"}
 DOCUMENT_KEYS = {"path", "id", "title", "url"}
-CLAIM_KEYS = {"id", "statement", "type", "quotes", "query", "notes"}
+CLAIM_KEYS = {"id", "statement", "type", "quotes", "query", "search", "notes"}
+SEARCH_KEYS = {"role", "query", "intent"}
 QUOTE_KEYS = {"text", "occurrence"}
 ROW_KEYS = {"id", "text", "query", "type", "notes"}
 
@@ -84,6 +87,8 @@ class ClaimSpec:
     notes: str | None
     quotes: tuple[QuoteSpec, ...]
     where: str  # "file:line", for messages
+    #: Every saved search, in order; `query` is the first direct one.
+    searches: tuple[SavedSearch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,6 +268,76 @@ def _parse_quotes(
     return tuple(quotes)
 
 
+def _single(query: str | None) -> tuple[SavedSearch, ...]:
+    """The original format's one query: the claim's one direct search."""
+    return (SavedSearch("direct", query),) if query else ()
+
+
+def _parse_searches(
+    entry: Mapping[str, Any], where: str, cid: str, problems: _Problems
+) -> tuple[SavedSearch, ...] | None:
+    """A claim's searches: its `query` (one direct search) or its `[[claim.search]]` entries."""
+    raw = entry.get("search")
+    if raw is None:
+        query = entry.get("query")
+        return _single(query.strip() if isinstance(query, str) else None)
+    if "query" in entry:
+        problems.add(
+            where, cid, "give either 'query' (one direct search) or [[claim.search]] entries"
+        )
+        return None
+    if not isinstance(raw, list) or not raw:
+        problems.add(where, cid, "'search' must be [[claim.search]] tables with role and query")
+        return None
+    searches: list[SavedSearch] = []
+    ok = True
+    for n, item in enumerate(raw, 1):
+        what = f"search {n}"
+        if not isinstance(item, dict):
+            problems.add(where, cid, f"{what} must be a table with role, query and intent")
+            ok = False
+            continue
+        unknown = set(item) - SEARCH_KEYS
+        if unknown:
+            problems.add(
+                where,
+                cid,
+                f"{what}: unknown key(s) {', '.join(sorted(unknown))}; "
+                f"a search has {', '.join(sorted(SEARCH_KEYS))}",
+            )
+            ok = False
+            continue
+        role, query, intent = item.get("role"), item.get("query"), item.get("intent")
+        if role not in SEARCH_ROLES:
+            given = "missing role" if role is None else f"unknown role {role!r}"
+            problems.add(where, cid, f"{what}: {given}; one of: {', '.join(SEARCH_ROLES)}")
+            ok = False
+            continue
+        if not isinstance(query, str) or not query.strip():
+            problems.add(where, cid, f"{what} ({role}): missing 'query' (a PubMed query)")
+            ok = False
+            continue
+        query_problem = check_query(query)
+        if query_problem:
+            problems.add(where, cid, f"{what} ({role}): {query_problem}")
+            ok = False
+            continue
+        if intent is not None and (not isinstance(intent, str) or "\n" in intent.strip()):
+            problems.add(where, cid, f"{what} ({role}): 'intent' must be one line of text")
+            ok = False
+            continue
+        normal = " ".join(query.split())
+        if any(" ".join(s.query.split()) == normal for s in searches):
+            problems.add(where, cid, f"{what} ({role}) repeats an earlier search's query")
+            ok = False
+            continue
+        searches.append(SavedSearch(role, query.strip(), (intent or "").strip() or None))
+    if ok and not any(s.role == "direct" for s in searches):
+        problems.add(where, cid, "no direct search; a claim needs one that finds evidence about it")
+        ok = False
+    return tuple(searches) if ok else None
+
+
 def parse_catalog(path: Path) -> ClaimSet:
     """Read and fully validate a TOML claim catalog and its document; nothing is written."""
     source = read_text(path)
@@ -310,16 +385,18 @@ def parse_catalog(path: Path) -> ClaimSet:
         if not isinstance(entry, dict):
             problems.add(where, None, "a [[claim]] entry must be a table")
             continue
+        has_searches = "search" in entry
         fields = _check_claim_fields(
             entry,
             where,
             problems,
             statement_key="statement",
             type_required=True,
-            query_required=True,
+            query_required=not has_searches,
             seen=seen,
         )
         cid = entry.get("id") if isinstance(entry.get("id"), str) else None
+        searches = _parse_searches(entry, where, cid or "?", problems)
         bad = set(entry) - CLAIM_KEYS
         if bad:
             problems.add(
@@ -330,9 +407,11 @@ def parse_catalog(path: Path) -> ClaimSet:
             )
             continue
         quotes = _parse_quotes(entry.get("quotes"), text, str(doc_id), where, cid or "?", problems)
-        if fields is None or quotes is None:
+        if fields is None or quotes is None or searches is None:
             continue
-        claims.append(ClaimSpec(*fields, quotes=quotes, where=where))
+        if has_searches:  # claim.query: the first direct search
+            fields = (*fields[:3], next(s.query for s in searches if s.role == "direct"), fields[4])
+        claims.append(ClaimSpec(*fields, quotes=quotes, where=where, searches=searches))
     problems.raise_if_any()
     document = DocumentSpec(
         str(doc_id),
@@ -412,7 +491,7 @@ def parse_claim_file(path: Path) -> ClaimSet:
             )
             continue
         if fields is not None:
-            claims.append(ClaimSpec(*fields, quotes=(), where=where))
+            claims.append(ClaimSpec(*fields, quotes=(), where=where, searches=_single(fields[3])))
     if not claims and not problems.items:
         problems.add(path.name, None, "no claims in the file")
     problems.raise_if_any()
@@ -447,6 +526,7 @@ def _desired_state(spec: ClaimSpec, document_id: str | None, version: int | None
         "statement": spec.statement,
         "type": spec.claim_type,
         "query": spec.query,
+        "searches": [{"role": s.role, "query": s.query, "intent": s.intent} for s in spec.searches],
         "notes": spec.notes,
         "quotes": [
             {
@@ -524,10 +604,15 @@ def save_claims(
             )
             session.flush()  # the claim row before its quotes (FKs are checked per statement)
             _write_quotes(session, spec, [], version, now)
+            _write_searches(session, spec, [])
             report.new.append(spec.id)
             continue
         quotes = claim_quotes(session, spec.id)
+        searches = claim_search_rows(session, spec.id)
         before = claim_snapshot(claim, quotes)
+        before["searches"] = [
+            {"role": s.role, "query": s.query, "intent": s.intent} for s in searches
+        ]
         changed = [key for key in desired if before[key] != desired[key]]
         if not changed:
             report.unchanged.append(spec.id)
@@ -536,6 +621,7 @@ def save_claims(
         claim.statement, claim.claim_type = spec.statement, spec.claim_type
         claim.query, claim.notes = spec.query, spec.notes
         _write_quotes(session, spec, quotes, version, now)
+        _write_searches(session, spec, searches)
         report.updated.append(spec.id)
     if document_id is not None:
         held = select(col(Claim.id)).where(col(Claim.document_id) == document_id)
@@ -566,6 +652,28 @@ def _write_quotes(
         row.document_version = version or 0
         row.status, row.status_reason, row.checked_at = "verified", None, now
     for row in old[len(spec.quotes) :]:
+        session.delete(row)
+
+
+def claim_search_rows(session: Session, claim_id: str) -> list[ClaimSearch]:
+    """The claim's saved searches, in order."""
+    stmt = (
+        select(ClaimSearch)
+        .where(col(ClaimSearch.claim_id) == claim_id)
+        .order_by(col(ClaimSearch.position))
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def _write_searches(session: Session, spec: ClaimSpec, old: list[ClaimSearch]) -> None:
+    """Make the claim's search rows match `spec`, updating rows in place by position."""
+    for position, s in enumerate(spec.searches, 1):
+        row = old[position - 1] if position <= len(old) else None
+        if row is None:
+            row = ClaimSearch(claim_id=spec.id, position=position, role=s.role, query=s.query)
+            session.add(row)
+        row.role, row.query, row.intent = s.role, s.query, s.intent
+    for row in old[len(spec.searches) :]:
         session.delete(row)
 
 

@@ -96,11 +96,12 @@ def audit(
     no_refresh: bool,
     report_dir: Path | None,
 ) -> None:
-    """Load the claim catalog if needed, refresh each claim's PubMed query, link, grade, report.
+    """Load the claim catalog if needed, run each claim's searches, link, grade, report.
 
-    Each claim's saved query is run through the E-utilities (NCBI_EMAIL or --email needed;
-    EVIDENCE_EUTILS_URL routes requests to a mirror or a local stand-in), the records are
-    stored and remembered as the claim's query hits, every claim is linked and graded, and two
+    Each claim's saved searches (every role: direct, counter, mechanism, background) are run
+    through the E-utilities (NCBI_EMAIL or --email needed; EVIDENCE_EUTILS_URL routes
+    requests to a mirror or a local stand-in), the records are stored and remembered as the
+    claim's hits with the roles that found them, every claim is linked and graded, and two
     tables show each claim's suggestions by stance with its top linked PMIDs, then its verdict,
     certainty and downgrade reasons (verdict changes are kept: evidence claims history ID).
     Last, the HTML report is written (--report DIR) and its path printed.
@@ -135,9 +136,11 @@ def audit(
         click.echo(report.catalog.summary())
     from evidence.jobs.steps import zero_hits_line
 
-    for claim, result in report.searches.items():
-        if not result.pmids:
-            click.echo(zero_hits_line(claim, result.unknown))
+    for claim, runs in report.searches.items():
+        empty = [(r.search.role, r.result.unknown) for r in runs if not r.result.pmids]
+        line = zero_hits_line(claim, empty, len(runs))
+        if line:
+            click.echo(line)
     claim_ids = [r.claim_id for r in report.links]
     if client is None:
         hits = None
@@ -152,11 +155,17 @@ def audit(
     parts = [f"audit: {len(claim_ids)} claim(s)"]
     if client is not None:
         fetched = Counter[str]()
-        for result in report.searches.values():
-            fetched["new"] += result.counts.new
-            fetched["updated"] += result.counts.updated
+        roles = Counter[str]()
+        for runs in report.searches.values():
+            for run in runs:
+                fetched["new"] += run.result.counts.new
+                fetched["updated"] += run.result.counts.updated
+                roles[run.search.role] += 1
+        from evidence.claims.searches import SEARCH_ROLES
+
+        by_role = ", ".join(f"{roles[r]} {r}" for r in SEARCH_ROLES if roles[r])
         parts.append(
-            f"{len(report.searches)} PubMed searches ({fetched['new']} new, "
+            f"{roles.total()} PubMed searches ({by_role}; {fetched['new']} new, "
             f"{fetched['updated']} updated records, {sum(report.new_hits.values())} new hits, "
             f"{client.stats.requests} requests)"
         )

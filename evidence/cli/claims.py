@@ -105,8 +105,9 @@ def list_cmd(app: App, document_id: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The claim, quotes and history as JSON.")
 @pass_app
 def show(app: App, claim_id: str, as_json: bool) -> None:
-    """Show one claim: statement, quotes, history, then its verdict, certainty, reasons and
-    evidence table (design, population, n, retraction state, stance and its source).
+    """Show one claim: statement, its searches (role, intent, hits by role), quotes, history,
+    then its verdict, certainty, reasons and evidence table (design, population, n, retraction
+    state, stance and its source).
 
     Example:
 
@@ -118,11 +119,15 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     from evidence.store.db import connect
 
     engine = app.ready_engine()
+    from evidence.claims.searches import SEARCH_ROLES, claim_searches, hits_by_role
+
     with Session(engine) as session:
         claim, quotes, revisions = claims_lib.get_claim(session, claim_id)
     with connect(engine) as conn:
         live = assess_claim(conn, claim_id)
         stored = current_verdicts(conn).get(claim_id)
+        searches = claim_searches(conn, [claim_id]).get(claim_id, [])
+        role_hits = hits_by_role(conn, claim_id)
     if as_json:
         payload = {
             "id": claim.id,
@@ -130,6 +135,15 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
             "statement": claim.statement,
             "type": claim.claim_type,
             "query": claim.query,
+            "searches": [
+                {
+                    "role": s.role,
+                    "query": s.query,
+                    "intent": s.intent,
+                }
+                for s in searches
+            ],
+            "hits_by_search_role": role_hits,
             "notes": claim.notes,
             "source": claim.source,
             "revision": claim.revision,
@@ -162,8 +176,17 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
         f"{claim.id} ({claim.claim_type or 'untyped'}, revision {claim.revision})",
         claim.statement,
         f"document: {claim.document_id or '-'}",
-        f"query:    {claim.query or '-'}",
     ]
+    if not searches:
+        out.append("searches: -")
+    for n, s in enumerate(searches, 1):
+        out.append(f"search {n} ({s.role}): {s.query}")
+        out.append(f"  intent: {s.intent or '-'}")
+    if role_hits:
+        counts = ", ".join(
+            f"{role} {role_hits[role]}" for role in SEARCH_ROLES if role in role_hits
+        )
+        out.append(f"hits by search role: {counts}")
     if claim.notes:
         out.append(f"notes:    {claim.notes}")
     for q in quotes:
@@ -253,7 +276,12 @@ def print_assessment(live: ClaimGrade, stored: Verdict | None) -> None:
         )
     else:
         lines.append(f"recorded:  {stored.at:%Y-%m-%d %H:%M} (grading {stored.grading_version})")
+    # The summary sentence first, in words; then each rule with its machine code as a tag.
+    summary = [r.why for r in a.reasons if r.domain == "summary"]
+    lines.extend(f"why:       {why}" for why in summary)
     for r in a.reasons:
+        if r.domain == "summary":
+            continue
         delta = f" ({r.delta:+d})" if r.delta else ""
         lines.append(f"  - {r.domain}{delta}: {r.why} [{r.code}]")
     click.echo("\n".join(lines))

@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evidence.grading.appraisal import Appraisal
 from evidence.grading.rules import (
+    ABSENCE_OF_HARM_DESIGNS,
     CERTAINTY_MAX,
     CERTAINTY_MIN,
     CERTAINTY_NAMES,
@@ -47,6 +48,7 @@ from evidence.grading.rules import (
     DEFAULT_SCOPE,
     DEFINITIONAL_WEIGHT,
     DESIGNS,
+    DOCUMENTED_HARM_DESIGNS,
     EXCLUDED_STATUSES,
     HUMAN_POPULATIONS,
     HUMAN_SCOPES,
@@ -57,6 +59,8 @@ from evidence.grading.rules import (
     INCONSISTENCY_ONE_BELOW,
     INDIRECT_WEIGHT_FACTOR,
     INDIRECTNESS,
+    MECHANISTIC_TIER,
+    MIN_AGREEING_STUDIES,
     MIN_CERTAINTY_FOR_VERDICT,
     OBSERVATIONAL_DESIGNS,
     POPULATIONS,
@@ -73,8 +77,11 @@ from evidence.grading.rules import (
     SR_START_POOLING_RCTS,
     STANCE_SOURCES,
     START,
+    START_BY_SCOPE,
     STATUSES,
     SUPPORTED_SHARE,
+    SURVEY_IMPRECISION_BELOW,
+    SURVEY_INHERENT_FLAGS,
     TIER,
     WEIGHT,
     Reason,
@@ -89,6 +96,9 @@ class ClaimFlags:
     """The curator's settings for one claim (scope from its type unless overridden)."""
 
     scope: str = DEFAULT_SCOPE  # one of grading_rules.SCOPES
+    # The statement asserts safety ("X is safe"): documented harm refutes it, and only designs
+    # that can show an absence of harm support it (grading_rules.asserts_safety).
+    asserts_safety: bool = False
     intervention_mismatch: bool = False
     publication_bias: bool = False
     large_effect: int = 0  # 0, 1 (large), 2 (very large)
@@ -158,10 +168,12 @@ class _Counted:
     def design(self) -> Design:
         return self.link.appraisal.design
 
+    tier: int  # the design's rank for this claim's scope
+
     @property
     def key(self) -> tuple[int, int]:
         # The deciding stratum is the best (direct first, then best design) key.
-        return (self.indirectness, TIER[self.design])
+        return (self.indirectness, self.tier)
 
 
 @dataclass(frozen=True)
@@ -191,9 +203,15 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
     """The claim's assessment from its curator flags and linked studies (pure, order-free)."""
     _check_flags(flags)
     definitional = flags.scope == "definitional"
-    linked = _Linked.of(flags.scope, links)
+    linked = _Linked.of(flags, links)
+    tiers = MECHANISTIC_TIER if flags.scope == "mechanistic" else TIER
     counted = [
-        _Counted(link, linked.levels[pmid], _weight(link, linked.levels[pmid], definitional))
+        _Counted(
+            link,
+            linked.levels[pmid],
+            _weight(link, linked.levels[pmid], definitional),
+            tiers[link.appraisal.design],
+        )
         for link in linked.ordered
         if linked.set_aside[pmid := link.appraisal.pmid] is None
     ]
@@ -208,7 +226,7 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
             )
         )
     if not counted:
-        return _no_evidence(flags.scope, linked, reasons)
+        return _summarised(_no_evidence(flags.scope, linked, reasons), [], [])
     balance = _Balance(
         math.fsum(c.weight for c in counted if c.link.stance == "supports"),
         math.fsum(c.weight for c in counted if c.link.stance == "contradicts"),
@@ -216,7 +234,9 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
     basis = _basis(counted)
     reasons.append(Reason("basis", f"basis.{basis}", _basis_why(counted)))
     if definitional:
-        return _definitional(flags.scope, balance, basis, reasons, linked, counted)
+        return _summarised(
+            _definitional(flags.scope, balance, basis, reasons, linked, counted), counted, counted
+        )
     deciding = _deciding_stratum(counted)
     reasons.extend(_population_notes(counted))
     start, start_reason = _start(flags.scope, deciding)
@@ -224,16 +244,16 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
         *_risk_of_bias(deciding, start),
         *_inconsistency(balance),
         *_indirectness_downgrades(flags, deciding),
-        *_imprecision(flags.scope, deciding),
+        *_imprecision(flags.scope, deciding, counted),
         *_publication_bias(flags, counted),
     ]
     upgrades = _upgrades(flags, deciding, start, downgrades)
     level, certainty_reason = _certainty(start, [*downgrades, *upgrades])
-    verdict, verdict_reasons = _verdict(flags.scope, balance, level, counted, deciding)
+    verdict, verdict_reasons = _verdict(flags, balance, level, counted, deciding)
     sort = _sort(flags.scope, verdict, level, deciding)
     reasons.extend([start_reason, *downgrades, *upgrades, certainty_reason, *verdict_reasons])
     reasons.append(Reason("sort", f"sort.{sort}", _sort_why(flags.scope, sort)))
-    return ClaimAssessment(
+    assessment = ClaimAssessment(
         scope=flags.scope,
         verdict=verdict,
         lean=balance.lean,
@@ -247,6 +267,7 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
         reasons=tuple(reasons),
         studies=linked.roles(counted, deciding),
     )
+    return _summarised(assessment, counted, deciding)
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -296,16 +317,28 @@ def _indirectness(scope: str, link: LinkedStudy) -> int:
     return INDIRECTNESS[scope][link.appraisal.population]
 
 
-def _set_aside(link: LinkedStudy, definitional: bool) -> tuple[Role, str] | None:
+def _set_aside(link: LinkedStudy, flags: ClaimFlags) -> tuple[Role, str] | None:
     """(role, why) for a study outside E, or None when it counts."""
+    design = link.appraisal.design
     if link.appraisal.status == "retracted":
         return ("excluded", "retracted")
     if link.appraisal.status in EXCLUDED_STATUSES:
         return ("excluded", "non-evidence record (erratum, notice or comment)")
     if link.stance == "neutral":
         return ("excluded", "neutral stance")
-    if link.appraisal.design == "narrative" and not definitional:
+    if design == "narrative" and flags.scope != "definitional":
         return ("context", "narrative: shown as context, not counted as primary evidence")
+    if (
+        flags.scope == "safety"
+        and flags.asserts_safety
+        and link.stance == "supports"
+        and design not in ABSENCE_OF_HARM_DESIGNS
+    ):
+        # Finding no harm in a few cases or a survey does not show that harm is absent.
+        why = (
+            f"{design.replace('_', ' ')} cannot show an absence of harm: context for a safety claim"
+        )
+        return ("context", why)
     return None
 
 
@@ -323,7 +356,16 @@ def _exclusion_reasons(linked: _Linked) -> list[Reason]:
     """Claim-level notes on what was set aside (they name PMIDs; they never change a verdict)."""
     retracted = [x.appraisal.pmid for x in linked.ordered if x.appraisal.status == "retracted"]
     notices = [x.appraisal.pmid for x in linked.ordered if x.appraisal.status == "non_evidence"]
-    context = [pmid for pmid, aside in linked.set_aside.items() if aside and aside[0] == "context"]
+    context = [
+        pmid
+        for pmid, aside in linked.set_aside.items()
+        if aside and aside[0] == "context" and aside[1].startswith("narrative")
+    ]
+    no_absence = [
+        pmid
+        for pmid, aside in linked.set_aside.items()
+        if aside and aside[0] == "context" and not aside[1].startswith("narrative")
+    ]
     reasons = []
     if retracted:
         why = f"retracted, excluded from synthesis: PMID {_pmids(retracted)}"
@@ -334,6 +376,12 @@ def _exclusion_reasons(linked: _Linked) -> list[Reason]:
     if context:
         why = f"narrative, shown as context and not counted: PMID {_pmids(context)}"
         reasons.append(Reason("evidence", "evidence.narrative_context", why))
+    if no_absence:
+        why = (
+            "no harm found, but by designs that cannot show its absence (only trials and "
+            f"cohorts can): context, not counted: PMID {_pmids(no_absence)}"
+        )
+        reasons.append(Reason("evidence", "evidence.absence_not_shown", why))
     return reasons
 
 
@@ -388,6 +436,9 @@ def _start(scope: str, deciding: Sequence[_Counted]) -> tuple[int, Reason]:
             if mechanistic
             else "experiment starts high; indirectness removes 1 (animal) or 2 (in vitro)"
         )
+    elif design in START_BY_SCOPE.get(scope, {}):
+        start = START_BY_SCOPE[scope][design]
+        why = f"deciding design {design}, main evidence for a {scope} claim"
     else:
         start = START[design]
         why = f"deciding design {design}"
@@ -395,14 +446,26 @@ def _start(scope: str, deciding: Sequence[_Counted]) -> tuple[int, Reason]:
     return start, Reason("start", f"start.{design}", why)
 
 
+def _rob_flags(c: _Counted) -> set[str]:
+    """The study's risk-of-bias cues that count against it.
+
+    A survey's self-report, online and convenience-sample cues are what makes it a survey: its
+    low start already prices them in, so they are not downgraded a second time.
+    """
+    flags = set(c.link.appraisal.rob_flags)
+    if c.design == "case_control_cross_sectional":
+        flags -= SURVEY_INHERENT_FLAGS
+    return flags
+
+
 def _flagged(c: _Counted) -> bool:
     # An expression of concern forces the risk-of-bias flag even if the appraisal missed it.
-    return bool(c.link.appraisal.rob_flags) or c.link.appraisal.status == "concern"
+    return bool(_rob_flags(c)) or c.link.appraisal.status == "concern"
 
 
 def _risk_of_bias(deciding: Sequence[_Counted], start: int) -> list[Reason]:
     flagged = [c for c in deciding if _flagged(c)]
-    cues = sorted({f for c in flagged for f in c.link.appraisal.rob_flags})
+    cues = sorted({f for c in flagged for f in _rob_flags(c)})
     if any(c.link.appraisal.status == "concern" for c in flagged) and "concern" not in cues:
         cues.append("concern")
     counts = f"{len(flagged)} of {len(deciding)} deciding studies flagged ({', '.join(cues)})"
@@ -439,25 +502,40 @@ def _indirectness_downgrades(flags: ClaimFlags, deciding: Sequence[_Counted]) ->
     return reasons
 
 
-def _imprecision(scope: str, deciding: Sequence[_Counted]) -> list[Reason]:
+def _imprecision(
+    scope: str, deciding: Sequence[_Counted], counted: Sequence[_Counted]
+) -> list[Reason]:
     single = len(deciding) == 1 and deciding[0].design != "sr_ma"
-    if scope not in HUMAN_SCOPES:
-        if not single:
+    design = deciding[0].design
+    if scope not in HUMAN_SCOPES or (scope == "safety" and design == "case_report_series"):
+        # Experiments, and case series documenting harms, are not judged on participant
+        # numbers: replication is what makes them precise, in any design that agrees.
+        if not single or _replicated(deciding[0], counted):
             return []
         why = f"one independent study (PMID {deciding[0].pmid}) without replication"
         return [Reason("imprecision", "imprecision.no_replication", why, -1)]
-    # Unknown n counts as 0; only human-population sizes are study sizes (grading.md 2a step 3).
-    n = sum(
-        c.link.appraisal.sample_size or 0
-        for c in deciding
-        if c.link.appraisal.population in HUMAN_POPULATIONS
-    )
+    # Only human-population sizes are study sizes (grading.md 2a step 3); an unknown size is
+    # reported as unknown, never as zero.
+    human = [c for c in deciding if c.link.appraisal.population in HUMAN_POPULATIONS]
+    sizes = [c.link.appraisal.sample_size for c in human]
+    known = [n for n in sizes if n is not None]
+    n = sum(known)
+    if not known:
+        size = "no deciding study reports a human sample size"
+    elif len(known) < len(deciding):
+        size = f"N={n} from the {len(known)} of {len(deciding)} deciding studies that report one"
+    else:
+        size = f"N={n} in the deciding stratum"
     reasons = []
-    if n < IMPRECISION_SERIOUS_BELOW:
-        why = f"N={n} in the deciding stratum (< {IMPRECISION_SERIOUS_BELOW})"
+    if design == "case_control_cross_sectional":
+        if n < SURVEY_IMPRECISION_BELOW:
+            why = f"{size} (< {SURVEY_IMPRECISION_BELOW} respondents)"
+            reasons.append(Reason("imprecision", "imprecision.survey_n_lt_100", why, -1))
+    elif n < IMPRECISION_SERIOUS_BELOW:
+        why = f"{size} (< {IMPRECISION_SERIOUS_BELOW})"
         reasons.append(Reason("imprecision", "imprecision.n_lt_100", why, -2))
     elif n < IMPRECISION_SOME_BELOW:
-        why = f"N={n} in the deciding stratum (< {IMPRECISION_SOME_BELOW})"
+        why = f"{size} (< {IMPRECISION_SOME_BELOW})"
         reasons.append(Reason("imprecision", "imprecision.n_lt_400", why, -1))
     if single:
         # The domain is capped: record the part of the -1 that still applies.
@@ -468,6 +546,14 @@ def _imprecision(scope: str, deciding: Sequence[_Counted]) -> list[Reason]:
             why += f"; imprecision already at its -{IMPRECISION_MAX_DOWNGRADE} cap"
         reasons.append(Reason("imprecision", "imprecision.single_study", why, delta))
     return reasons
+
+
+def _replicated(study: _Counted, counted: Sequence[_Counted]) -> bool:
+    """Another direct study, of any design, finds the same as the single deciding study."""
+    return any(
+        c.pmid != study.pmid and c.indirectness == 0 and c.link.stance == study.link.stance
+        for c in counted
+    )
 
 
 def _publication_bias(flags: ClaimFlags, counted: Sequence[_Counted]) -> list[Reason]:
@@ -533,22 +619,41 @@ def _qualifies_for_contest(c: _Counted) -> bool:
 
 
 def _verdict(
-    scope: str,
+    flags: ClaimFlags,
     balance: _Balance,
     level: int,
     counted: Sequence[_Counted],
     deciding: Sequence[_Counted],
 ) -> tuple[Verdict, list[Reason]]:
+    scope = flags.scope
     lean = balance.lean
     certainty = CERTAINTY_NAMES[level]
     reasons = []
     verdict: Verdict
-    if scope in HUMAN_SCOPES and deciding[0].indirectness > 0:
+    harms = _documented_harms(flags, counted)
+    if harms:
+        verdict = "contradicted"
+        why = (
+            f"documented harm in people refutes a claim of safety: PMID {_pmids(harms)} "
+            f"(one serious, well-documented harm is enough; leans {lean})"
+        )
+        reasons.append(Reason("verdict", "verdict.documented_harm", why))
+    elif scope in HUMAN_SCOPES and deciding[0].indirectness > 0:
         verdict = "insufficient"
         why = f"only indirect preclinical evidence for a {scope} claim (leans {lean})"
         reasons.append(Reason("verdict", "verdict.only_indirect", why))
     elif lean != "none" and level >= MIN_CERTAINTY_FOR_VERDICT:
-        verdict = "supported" if lean == "support" else "contradicted"
+        stance = "supports" if lean == "support" else "contradicts"
+        agreeing = _agreeing(counted, stance, deciding[0].indirectness)
+        if agreeing < MIN_AGREEING_STUDIES:
+            verdict = "insufficient"
+            why = (
+                f"only {agreeing} study {lean}s the claim this directly; a verdict needs "
+                f"{MIN_AGREEING_STUDIES} independent studies that agree"
+            )
+            reasons.append(Reason("verdict", "verdict.single_study", why))
+        else:
+            verdict = "supported" if lean == "support" else "contradicted"
     elif lean != "none":
         verdict = "insufficient"
         why = f"certainty {certainty} is below low (leans {lean})"
@@ -562,6 +667,29 @@ def _verdict(
     why = f"{balance.describe()}, certainty {certainty}"
     reasons.append(Reason("verdict", f"verdict.{verdict}", why))
     return verdict, reasons
+
+
+def _agreeing(counted: Sequence[_Counted], stance: str, indirectness: int) -> int:
+    """Studies with this stance at least as direct as the deciding stratum; a systematic
+    review counts as several."""
+    return sum(
+        MIN_AGREEING_STUDIES if c.design == "sr_ma" else 1
+        for c in counted
+        if c.link.stance == stance and c.indirectness <= indirectness
+    )
+
+
+def _documented_harms(flags: ClaimFlags, counted: Sequence[_Counted]) -> list[int]:
+    """PMIDs of direct human primary studies documenting harm against a claim of safety."""
+    if flags.scope != "safety" or not flags.asserts_safety:
+        return []
+    return [
+        c.pmid
+        for c in counted
+        if c.link.stance == "contradicts"
+        and c.indirectness == 0
+        and c.design in DOCUMENTED_HARM_DESIGNS
+    ]
 
 
 def _both_directions(counted: Sequence[_Counted]) -> bool:
@@ -601,7 +729,11 @@ def _definitional(
     """A matter of record: the agreement of sources, no certainty, SORT C, no CEBM level."""
     lean = balance.lean
     verdicts: dict[Lean, Verdict] = {"support": "supported", "contradict": "contradicted"}
-    verdict = verdicts.get(lean, "contested")
+    verdict: Verdict = verdicts.get(lean, "contested")
+    if len(counted) < MIN_AGREEING_STUDIES:
+        verdict = "insufficient"
+        why = f"a single source (PMID {counted[0].pmid}); a matter of record needs two"
+        reasons.append(Reason("verdict", "verdict.single_source", why))
     why = f"agreement of {len(counted)} sources: {balance.describe()}"
     reasons.append(Reason("verdict", f"verdict.{verdict}", why))
     return ClaimAssessment(
@@ -654,13 +786,12 @@ class _Linked:
     set_aside: dict[int, tuple[Role, str] | None]
 
     @classmethod
-    def of(cls, scope: str, links: Iterable[LinkedStudy]) -> _Linked:
+    def of(cls, flags: ClaimFlags, links: Iterable[LinkedStudy]) -> _Linked:
         ordered = tuple(_unique_by_pmid(links))
-        definitional = scope == "definitional"
         return cls(
             ordered,
-            {x.appraisal.pmid: _indirectness(scope, x) for x in ordered},
-            {x.appraisal.pmid: _set_aside(x, definitional) for x in ordered},
+            {x.appraisal.pmid: _indirectness(flags.scope, x) for x in ordered},
+            {x.appraisal.pmid: _set_aside(x, flags) for x in ordered},
         )
 
     def roles(
@@ -692,3 +823,121 @@ class _Linked:
             weight=weights.get(a.pmid, 0.0),
             why=why,
         )
+
+
+# --- the verdict in words --------------------------------------------------------------------
+
+#: How a design reads in a sentence (singular, plural); experiments are named by population.
+_DESIGN_WORDS = {
+    "sr_ma": ("systematic review", "systematic reviews"),
+    "rct": ("randomised trial", "randomised trials"),
+    "nrct": ("non-randomised trial", "non-randomised trials"),
+    "cohort": ("cohort study", "cohort studies"),
+    "case_control_cross_sectional": (
+        "survey or case-control study",
+        "surveys or case-control studies",
+    ),
+    "case_report_series": ("case report or series", "case reports or series"),
+    "unclassified": ("study of unclassified design", "studies of unclassified design"),
+    "narrative": ("review", "reviews"),
+}
+_EXPERIMENT_WORDS = {
+    "animal": ("animal experiment", "animal experiments"),
+    "in_vitro": ("laboratory (in-vitro) experiment", "laboratory (in-vitro) experiments"),
+    "in_silico": ("computer-modelling study", "computer-modelling studies"),
+}
+_CITED = 3  # PMIDs named in a sentence; the rest are counted
+
+
+def _words(studies: Sequence[_Counted]) -> str:
+    """'3 animal experiments and 1 randomised trial' (largest group first)."""
+    groups: dict[tuple[str, str], int] = {}
+    for c in studies:
+        if c.design == "preclinical_experiment":
+            one, many = _EXPERIMENT_WORDS.get(
+                c.link.appraisal.population, ("experiment", "experiments")
+            )
+        else:
+            one, many = _DESIGN_WORDS[c.design]
+        key = (one, many)
+        groups[key] = groups.get(key, 0) + 1
+    parts = [
+        f"{n} {one if n == 1 else many}"
+        for (one, many), n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0][0]))
+    ]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _verb(studies: Sequence[_Counted], one: str, many: str) -> str:
+    return one if len(studies) == 1 else many
+
+
+def _see(studies: Sequence[_Counted]) -> str:
+    ranked = sorted(studies, key=lambda c: (c.key, -c.weight, c.pmid))
+    named = ", ".join(f"PMID {c.pmid}" for c in ranked[:_CITED])
+    more = len(ranked) - _CITED
+    return f"see {named}" + (f" and {more} more" if more > 0 else "")
+
+
+def _summary(a: ClaimAssessment, counted: Sequence[_Counted], deciding: Sequence[_Counted]) -> str:
+    """One sentence a reviewer reads first: the verdict, the key studies and their designs."""
+    label = a.verdict.capitalize()
+    if a.certainty:
+        label += f" ({a.certainty.replace('_', ' ')} certainty)"
+    supporting = [c for c in counted if c.link.stance == "supports"]
+    contradicting = [c for c in counted if c.link.stance == "contradicts"]
+    codes = {r.code: r for r in a.reasons}
+    if not counted:
+        text = f"{label}: no linked study supports or contradicts the claim."
+    elif "verdict.documented_harm" in codes:
+        harmed = [c for c in contradicting if c.indirectness == 0]
+        text = (
+            f"{label}: {_words(harmed)} {_verb(harmed, 'documents', 'document')} harm in "
+            f"people, which refutes a claim of safety; {_see(harmed)}."
+        )
+    elif a.verdict in ("supported", "contradicted"):
+        agree = supporting if a.verdict == "supported" else contradicting
+        finding = (
+            _verb(agree, "supports", "support")
+            if a.verdict == "supported"
+            else _verb(agree, "finds", "find") + " against"
+        )
+        text = f"{label}: {_words(agree)} {finding} the claim; {_see(agree)}."
+        against = contradicting if a.verdict == "supported" else supporting
+        if against:
+            verb = _verb(against, "disagrees", "disagree")
+            text += f" {_words(against)} {verb} ({_see(against)})."
+    elif a.verdict == "contested":
+        text = (
+            f"{label}: {_words(supporting)} {_verb(supporting, 'supports', 'support')} the "
+            f"claim ({_see(supporting)}) and {_words(contradicting)} "
+            f"{_verb(contradicting, 'finds', 'find')} against it ({_see(contradicting)})."
+        )
+    else:
+        leaning = {"support": supporting, "contradict": contradicting}.get(a.lean, [])
+        shown = leaning or list(deciding)
+        body = _words(shown)
+        direction = "towards support" if a.lean == "support" else "against the claim"
+        if "verdict.only_indirect" in codes:
+            why = f"only {body} {_verb(shown, 'bears', 'bear')} on a claim about people"
+        elif "verdict.single_study" in codes or "verdict.single_source" in codes:
+            why = f"a single study ({body}) is a signal, not yet a body of evidence"
+        elif "verdict.very_low_certainty" in codes:
+            why = f"{body} {_verb(shown, 'leans', 'lean')} {direction}, at very low certainty"
+        else:
+            why = f"{_words(counted)} point both ways without a direct conflict"
+        text = f"{label}: {why}; {_see(shown)}."
+    if a.basis == "suggested":
+        text += " No reviewer has checked these stances yet: they are the linker's suggestions."
+    elif a.basis == "mixed":
+        unreviewed = sum(1 for c in counted if c.link.stance_source != "reviewer")
+        text += f" {unreviewed} of {len(counted)} stances are unreviewed suggestions."
+    return text[0].upper() + text[1:]
+
+
+def _summarised(
+    a: ClaimAssessment, counted: Sequence[_Counted], deciding: Sequence[_Counted]
+) -> ClaimAssessment:
+    """The assessment with its summary sentence as the first reason (code summary.<verdict>)."""
+    why = _summary(a, counted, deciding)
+    return replace(a, reasons=(Reason("summary", f"summary.{a.verdict}", why), *a.reasons))

@@ -38,7 +38,13 @@ from evidence.grading.appraisal import Appraisal, StudyFacts, appraise
 from evidence.grading.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
 from evidence.grading.overrides import Override, apply_study_overrides, current_overrides
 from evidence.grading.reviews import REJECTED, Decision, current_decisions, judged_stance
-from evidence.grading.rules import DEFAULT_SCOPE, GRADING_VERSION, SCOPE_OF_TYPE, reasons_json
+from evidence.grading.rules import (
+    DEFAULT_SCOPE,
+    GRADING_VERSION,
+    SCOPE_OF_TYPE,
+    asserts_safety,
+    reasons_json,
+)
 from evidence.grading.verdicts import Cause, Verdict, current_verdicts, record_verdict
 from evidence.linking import stance as linking
 from evidence.store.db import batched, connect
@@ -228,10 +234,13 @@ def stored_appraisals(conn: Connection, pmid: int) -> list[dict[str, Any]]:
 
 
 def _claim_flags(
-    conn: Connection, claim_id: str, claim_type: str | None
+    conn: Connection, claim_id: str, claim_type: str | None, statement: str
 ) -> tuple[ClaimFlags, list[Override]]:
     overrides = current_overrides(conn, "claim", [claim_id]).get(claim_id, [])
-    values: dict[str, Any] = {"scope": SCOPE_OF_TYPE.get(claim_type or "", DEFAULT_SCOPE)}
+    values: dict[str, Any] = {
+        "scope": SCOPE_OF_TYPE.get(claim_type or "", DEFAULT_SCOPE),
+        "asserts_safety": asserts_safety(statement),
+    }
     values.update({o.field: o.value for o in overrides})
     return ClaimFlags(**values), overrides
 
@@ -290,11 +299,11 @@ def assess_claim(
 ) -> ClaimGrade:
     """The claim's assessment from what is stored now (appraisals stored only with `store`)."""
     claim = conn.execute(
-        text("SELECT id, claim_type FROM claim WHERE id = :c"), {"c": claim_id}
+        text("SELECT id, claim_type, statement FROM claim WHERE id = :c"), {"c": claim_id}
     ).first()
     if claim is None:
         raise NotFound(f"no claim {claim_id!r}; see: evidence claims list")
-    flags, _ = _claim_flags(conn, claim_id, claim.claim_type)
+    flags, _ = _claim_flags(conn, claim_id, claim.claim_type, claim.statement)
     linked = _linked(conn, claim_id)
     computed = appraise_articles(
         conn, [e["pmid"] for e in linked], now=now or utcnow(), store=store

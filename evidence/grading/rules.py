@@ -12,13 +12,17 @@ this project's conventions, not official GRADE.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from evidence import vocab
 
-GRADING_VERSION = "2026.11.2"  # .2: letters about one patient are case reports
+GRADING_VERSION = "2026.12.1"
+# 2026.12.1: claims weighed by type (safety scope; mechanistic ranking of experiments; surveys'
+# inherent limits), verdicts need two agreeing studies, a summary sentence per verdict.
+# 2026.11.2: letters about one patient are case reports.
 
 # --- study appraisal -------------------------------------------------------------------------
 
@@ -257,13 +261,13 @@ PILOT_MESH = "Pilot Projects"
 
 #: How a claim is judged. Definitional claims ("kratom is related to coffee") are matters of
 #: record, judged on the agreement of sources; GRADE certainty does not apply to them.
-SCOPES = ("clinical", "mechanistic", "prevalence", "definitional")
+SCOPES = ("clinical", "safety", "mechanistic", "prevalence", "definitional")
 
 #: The default scope of each catalog claim type (a curator's `scope` flag overrides it).
 SCOPE_OF_TYPE = {
     "mechanistic": "mechanistic",
     "clinical": "clinical",
-    "safety": "clinical",
+    "safety": "safety",
     "comparative": "clinical",
     "prevalence": "prevalence",
     "definitional": "definitional",
@@ -274,6 +278,7 @@ DEFAULT_SCOPE = "clinical"
 #: Curator flags on a claim and the values each accepts.
 CLAIM_FLAGS: dict[str, tuple[Any, ...]] = {
     "scope": SCOPES,
+    "asserts_safety": (True, False),
     "intervention_mismatch": (True, False),
     "publication_bias": (True, False),
     "large_effect": (0, 1, 2),
@@ -294,6 +299,41 @@ START = {
     "case_report_series": 1,
     "unclassified": 1,
 }
+#: Harms questions (OCEBM 2011, "common/rare harms"): case series, poison-centre and
+#: pharmacovigilance reports and death series are the main evidence for harms, so for a safety
+#: claim they start low rather than very low.
+START_BY_SCOPE = {"safety": {"case_report_series": 2}}
+#: Designs that can show the ABSENCE of harm (a "safe" claim needs a comparison with follow-up);
+#: case reports, surveys and experiments that find no harm are context for such a claim.
+ABSENCE_OF_HARM_DESIGNS = frozenset({"sr_ma", "rct", "nrct", "cohort"})
+#: A study that documents a harm (contradicting a claim that asserts safety) decides the claim
+#: when it is human, direct and a primary study of one of these designs: one serious,
+#: well-documented harm is enough to refute "safe".
+DOCUMENTED_HARM_DESIGNS = frozenset(
+    {"sr_ma", "rct", "nrct", "cohort", "case_control_cross_sectional", "case_report_series"}
+)
+#: For a mechanistic claim, controlled experiments rank just after systematic reviews: a
+#: receptor assay answers "does X bind Y" better than a survey of users does.
+MECHANISTIC_TIER = {
+    "sr_ma": 1,
+    "preclinical_experiment": 2,
+    "rct": 3,
+    "nrct": 4,
+    "cohort": 5,
+    "case_control_cross_sectional": 6,
+    "case_report_series": 7,
+    "narrative": 8,
+    "unclassified": 9,
+}
+#: Risk-of-bias cues that are what makes a study a survey: for a survey (cross-sectional) they
+#: explain its low start and are not downgraded a second time.
+SURVEY_INHERENT_FLAGS = frozenset({"self_report", "online_survey", "convenience_sample"})
+#: A survey stratum is imprecise only when it asks fewer respondents than this (a proportion
+#: from 100 respondents has a 95% interval of about +-10 points).
+SURVEY_IMPRECISION_BELOW = 100
+#: A verdict other than "insufficient" needs this many independent agreeing studies (a
+#: systematic review counts as several); one study is a signal, not a body of evidence.
+MIN_AGREEING_STUDIES = 2
 SR_START_POOLING_RCTS = 4
 SR_START_OTHERWISE = 2
 PRECLINICAL_START_MECHANISTIC = 3
@@ -328,8 +368,9 @@ STANCE_SOURCES = ("reviewer", "suggested")
 BASES = ("reviewed", "suggested", "mixed", "none")
 SORT_LABELS = ("A", "B", "C")
 
-#: Scopes judged on human evidence (imprecision by sample size; SORT A needs "clinical").
-HUMAN_SCOPES = ("clinical", "prevalence")
+#: Scopes judged on human evidence (animal and in-vitro work is indirect; SORT A needs
+#: "clinical").
+HUMAN_SCOPES = ("clinical", "safety", "prevalence")
 #: Indirectness levels (0 direct, 1, 2) of each population per GRADE scope (grading.md 2b
 #: step 2). "mixed" (Humans and Animals both tagged) counts as human; "unknown" is treated as
 #: direct and noted in the reasons.
@@ -343,6 +384,7 @@ _HUMAN_SCOPE_INDIRECTNESS = {
 }
 INDIRECTNESS = {
     "clinical": _HUMAN_SCOPE_INDIRECTNESS,
+    "safety": _HUMAN_SCOPE_INDIRECTNESS,
     "prevalence": _HUMAN_SCOPE_INDIRECTNESS,
     "mechanistic": {
         "human": 0,
@@ -400,3 +442,26 @@ def reasons_json(reasons: Iterable[Reason]) -> str:
 
 def reasons_from_json(raw: str | None) -> tuple[Reason, ...]:
     return tuple(Reason(**item) for item in json.loads(raw or "[]"))
+
+
+#: Words by which a claim asserts safety ("X is safe", "well tolerated", "harmless") ...
+_SAFETY_WORDS = re.compile(
+    r"\b(safe|safely|harmless|non-?toxic|well[- ]tolerated|no (?:serious )?(?:side|adverse) "
+    r"effects?|without (?:serious )?(?:side|adverse) effects?)\b",
+    re.IGNORECASE,
+)
+#: ... unless the word is negated ("not safe", "unsafe" does not match the word at all).
+_NEGATED = re.compile(r"\b(not|never|no longer|isn't|is not|aren't|are not)\s+(?:\w+\s+)?$", re.I)
+
+
+def asserts_safety(statement: str) -> bool:
+    """Whether a claim's statement asserts that something is safe.
+
+    Such a claim is refuted by documented harm (one serious, well-documented case is enough)
+    and is supported only by designs that can show the absence of harm. A claim that asserts a
+    harm ("can cause insomnia") is the opposite kind: case reports support it.
+    """
+    for match in _SAFETY_WORDS.finditer(statement):
+        if not _NEGATED.search(statement[: match.start()]):
+            return True
+    return False

@@ -1,8 +1,10 @@
-"""The audit: load the shipped claim catalog, refresh each claim's PubMed query, link, grade.
+"""The audit: load the shipped claim catalog, run each claim's saved searches, link, grade.
 
 `run_audit` is the library half of `evidence audit`; the CLI only builds the client and prints.
-Each claim's search is its own ingest run (committed per efetch batch, as every search is);
-its hits are recorded in `claim_hit` in one transaction after the search, and linking and
+Each saved search (every role: direct, counter, mechanism, background) is its own ingest run
+(committed per efetch batch, as every search is); a claim's hits, with the roles of the
+searches that found them, are recorded in `claim_hit` in one transaction after its searches,
+and linking and
 grading run in one transaction at the end, so a failure leaves hits, links and verdicts
 consistent with each other.
 """
@@ -19,10 +21,11 @@ from sqlmodel import Session, col
 
 from evidence.claims import catalog as claims_lib
 from evidence.claims.documents import get_document
+from evidence.claims.searches import SavedSearch
 from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade
 from evidence.grading.verdicts import Cause
-from evidence.jobs.steps import link_and_grade, select_claims
+from evidence.jobs.steps import link_and_grade, searches_of, select_claims
 from evidence.linking.suggestions import LinkReport, record_hits, utcnow
 from evidence.store.db import connect
 from evidence.store.models import Claim
@@ -38,10 +41,19 @@ DEFAULT_CATALOG = Path(__file__).resolve().parents[2] / "catalogs" / "kratom.tom
 Notify = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class SearchRun:
+    """One saved search as the audit ran it."""
+
+    search: SavedSearch
+    result: IngestResult
+
+
 @dataclass
 class AuditReport:
     catalog: claims_lib.LoadReport | None = None  # None: the catalog was already loaded
-    searches: dict[str, IngestResult] = field(default_factory=dict)
+    #: claim id -> its searches, in catalog order.
+    searches: dict[str, list[SearchRun]] = field(default_factory=dict)
     new_hits: dict[str, int] = field(default_factory=dict)
     links: list[LinkReport] = field(default_factory=list)
     grades: list[ClaimGrade] = field(default_factory=list)
@@ -83,21 +95,29 @@ def _check_names(
 
 def refresh_hits(
     engine: Engine, client: PubMedClient, claims: list[Claim], notify: Notify | None = None
-) -> tuple[dict[str, IngestResult], dict[str, int]]:
-    """Run each claim's saved query through PubMed, store the records, record the hits."""
+) -> tuple[dict[str, list[SearchRun]], dict[str, int]]:
+    """Run every saved search of each claim, store the records, record the hits and roles."""
     from evidence.jobs.ingest import ingest_search
 
-    searches: dict[str, IngestResult] = {}
+    searches: dict[str, list[SearchRun]] = {}
     new_hits: dict[str, int] = {}
+    saved = searches_of(engine, claims)
     for claim in claims:
-        if not claim.query:
+        if not saved.get(claim.id):
             continue
         if notify:
             notify(claim.id)
-        result = ingest_search(engine, client, claim.query)
-        searches[claim.id] = result
+        runs = searches[claim.id] = [
+            SearchRun(search, ingest_search(engine, client, search.query))
+            for search in saved[claim.id]
+        ]
         with connect(engine) as conn, conn.begin():
-            new_hits[claim.id] = record_hits(conn, claim.id, result.pmids, result.run_id, utcnow())
+            now = utcnow()
+            new_hits[claim.id] = sum(
+                record_hits(conn, claim.id, r.result.pmids, r.result.run_id, now,
+                            dict.fromkeys(r.result.pmids, (r.search.role,)))
+                for r in runs
+            )  # fmt: skip
     return searches, new_hits
 
 
@@ -121,7 +141,7 @@ def run_audit(
     claims = select_claims(engine, claim_id, document_id)
     if client is not None:
         report.searches, report.new_hits = refresh_hits(engine, client, claims, notify)
-    runs = sorted(r.run_id for r in report.searches.values())
+    runs = sorted(r.result.run_id for one in report.searches.values() for r in one)
     ref = None if not runs else f"runs {runs[0]}-{runs[-1]}" if len(runs) > 1 else f"run {runs[0]}"
     report.links, report.grades = link_and_grade(engine, claims, Cause("audit", ref))
     report.document_id = document_id or (claim_set.document.id if claim_set.document else None)

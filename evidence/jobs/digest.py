@@ -3,13 +3,15 @@
 A digest compares a snapshot taken before the refresh (suggested stances, verdicts, the
 statuses of linked studies) with the state after it: new evidence per claim, stance changes,
 retractions / errata / expressions of concern on linked studies, verdict and certainty changes
-with their reasons. It is stored as JSON on the run (`refresh_run.digest`).
+with their reasons, and the claims' searches that found nothing (once per claim). Each piece
+of new evidence says which roles' searches found it (direct, counter, mechanism, background).
+It is stored as JSON on the run (`refresh_run.digest`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence, Sized
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +46,8 @@ class RunTotals(Protocol):
     def updated(self) -> int: ...
     @property
     def failed(self) -> dict[str, str]: ...
+    @property
+    def empty(self) -> Mapping[str, Sequence[tuple[str, Sequence[str]]]]: ...
 
 
 #: Statuses worth a line in the digest when a linked study takes one.
@@ -95,6 +99,14 @@ def build(
 ) -> dict[str, Any]:
     """The digest of one refresh as JSON-ready data (claims sorted by id, PMIDs ascending)."""
     after = snapshot(engine, [g.claim_id for g in grades])
+    with connect(engine) as conn:
+        found_by = {
+            (str(c), int(p)): str(r)
+            for c, p, r in conn.execute(
+                text("SELECT claim_id, pmid, search_roles FROM claim_hit WHERE search_roles "
+                     "IS NOT NULL")
+            )
+        }  # fmt: skip
     claims: dict[str, dict[str, Any]] = {}
     notices: dict[int, dict[str, Any]] = {}
     for g in sorted(grades, key=lambda g: g.claim_id):
@@ -103,7 +115,8 @@ def build(
             key = (g.claim_id, e.pmid)
             old, new = before.stances.get(key), after.stances.get(key)
             row = {"pmid": e.pmid, "title": e.title, "year": e.year,
-                   "design": e.appraisal.design, "stance": e.stance}  # fmt: skip
+                   "design": e.appraisal.design, "stance": e.stance,
+                   "found_by": found_by.get(key)}  # fmt: skip
             if old is None and new is not None:
                 entry["new_evidence"].append(row)
             elif old is not None and new is not None and old != new:
@@ -148,6 +161,10 @@ def build(
         "claims": claims,
         "notices": [notices[p] for p in sorted(notices)],
         "failed": dict(sorted(report.failed.items())),
+        "empty_searches": {
+            claim: [{"role": role, "unknown": list(unknown)} for role, unknown in empty]
+            for claim, empty in sorted(report.empty.items())
+        },
     }
 
 
@@ -188,12 +205,23 @@ def _lines(digest: dict[str, Any], *, markdown: bool) -> list[str]:
                 f"{change['why']}"
             )
         for e in entry["new_evidence"]:
+            found = e.get("found_by")
+            by = f"; found by the {found.replace(',', ' and ')} search" if found else ""
             out.append(
                 f"{bullet}new evidence: PMID {e['pmid']} ({e['stance']}, {e['design']}, "
-                f"{e['year'] or 'n.d.'}) {e['title']}"
+                f"{e['year'] or 'n.d.'}{by}) {e['title']}"
             )
         for e in entry["stance_changes"]:
             out.append(f"{bullet}stance of PMID {e['pmid']}: {e['from']} -> {e['to']}")
+    empty = digest.get("empty_searches") or {}
+    if empty:
+        out += ["", f"{head}Searches that found nothing (check their queries)"]
+        for claim, searches in empty.items():
+            unknown = list(dict.fromkeys(p for s in searches for p in s["unknown"]))
+            out.append(
+                f"{bullet}{claim}: {', '.join(s['role'] for s in searches)}"
+                + (f" (PubMed did not know: {', '.join(unknown)})" if unknown else "")
+            )
     if digest["failed"]:
         out += ["", f"{head}Failed claims (searched again next run)"]
         out += [f"{bullet}{claim}: {why}" for claim, why in digest["failed"].items()]

@@ -2,8 +2,12 @@
 link, grade and a digest of what changed. `evidence refresh` is the thin CLI over `refresh`.
 
 Decisions (README "Refresh" repeats them):
-- **Windows.** A claim's first refresh (or the first after its query changed) is a full
-  search, split by date past 10,000 hits. Later ones search the claim's query twice: records
+- **Every role.** A claim's refresh runs each of its saved searches (direct, counter,
+  mechanism, background) in the same windows; its hits are the union, each remembered with
+  the roles of the searches that found it. Its watermark belongs to the set of searches: a
+  search added, removed or changed makes the claim's next refresh a full search.
+- **Windows.** A claim's first refresh (or the first after its searches changed) is a full
+  search, split by date past 10,000 hits. Later ones run each search twice: records
   *entered* (edat) and records *modified* (mdat) from its watermark minus `OVERLAP_DAYS` to
   today. The watermark is the last day of its latest finished search, so a killed run simply
   searches the same windows again.
@@ -30,7 +34,6 @@ Decisions (README "Refresh" repeats them):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -41,12 +44,13 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Table, insert, select, text, update
 
+from evidence.claims.searches import SavedSearch, searches_hash
 from evidence.errors import EXIT_NOTHING_NEW, EXIT_PARTIAL, PubMedError, PubMedUnavailable
 from evidence.grading.verdicts import Cause
 from evidence.jobs import digest as digest_lib
 from evidence.jobs.digest import LINKED
 from evidence.jobs.ingest import IngestResult, finish_run, start_run, store_bodies
-from evidence.jobs.steps import link_and_grade, select_claims, zero_hits_line
+from evidence.jobs.steps import link_and_grade, searches_of, select_claims, zero_hits_line
 from evidence.linking.suggestions import record_hits
 from evidence.pubmed.client import unknown_phrases
 from evidence.store.db import batched, connect
@@ -82,25 +86,29 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def query_hash(query: str) -> str:
-    """Whitespace-insensitive: re-wrapping a query in the catalog is not a new query."""
-    return hashlib.sha256(" ".join(query.split()).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class ClaimPlan:
     """What one claim's refresh will search: a full search, or windows since its watermark."""
 
     claim_id: str
-    query: str
+    searches: tuple[SavedSearch, ...]  # every role, in catalog order
     mode: str  # full | incremental
     since: dt.date | None  # windows' first day (watermark - overlap); None for full
     until: dt.date
 
+    @property
+    def searches_hash(self) -> str:
+        return searches_hash(self.searches)
+
     def describe(self) -> str:
+        n = len(self.searches)
+        what = f"{n} searches ({', '.join(s.role for s in self.searches)})" if n > 1 else ""
         if self.mode == "full":
-            return f"{self.claim_id}: full search (first refresh or query changed)"
-        return f"{self.claim_id}: edat and mdat {self.since:%Y/%m/%d} .. {self.until:%Y/%m/%d}"
+            return f"{self.claim_id}: full search{' of ' + what if what else ''} " + (
+                "(first refresh or searches changed)"
+            )
+        windows = f"edat and mdat {self.since:%Y/%m/%d} .. {self.until:%Y/%m/%d}"
+        return f"{self.claim_id}: {windows}" + (f", {what}" if what else "")
 
 
 @dataclass
@@ -113,8 +121,9 @@ class RefreshReport:
     updated: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # claim id -> error
     digest: dict[str, Any] = field(default_factory=dict)
-    #: Claims whose full search found nothing -> phrases PubMed did not know.
-    empty: dict[str, list[str]] = field(default_factory=dict)
+    #: Claims with full searches that found nothing -> (role, phrases PubMed did not know) of
+    #: each such search.
+    empty: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -139,19 +148,21 @@ def _watermarks(conn: Any, claims: Sequence[Claim]) -> dict[str, tuple[str, dt.d
 
 
 def plan(engine: Engine, claims: Sequence[Claim], today: dt.date) -> list[ClaimPlan]:
-    """Each claim's searches for a refresh ending `today` (claims without a query are skipped)."""
+    """Each claim's searches for a refresh ending `today` (claims without one are skipped)."""
     with connect(engine) as conn:
         marks = _watermarks(conn, claims)
+    saved = searches_of(engine, claims)
     plans = []
     for claim in claims:
-        if not claim.query:
+        searches = tuple(saved.get(claim.id, ()))
+        if not searches:
             continue
         mark = marks.get(claim.id)
-        if mark is None or mark[0] != query_hash(claim.query):
-            plans.append(ClaimPlan(claim.id, claim.query, "full", None, today))
+        if mark is None or mark[0] != searches_hash(searches):
+            plans.append(ClaimPlan(claim.id, searches, "full", None, today))
         else:
             since = min(mark[1], today) - dt.timedelta(days=OVERLAP_DAYS)
-            plans.append(ClaimPlan(claim.id, claim.query, "incremental", since, today))
+            plans.append(ClaimPlan(claim.id, searches, "incremental", since, today))
     return plans
 
 
@@ -187,12 +198,14 @@ def _fmt(day: dt.date) -> str:
 
 @dataclass
 class _Searched:
-    """One claim's searches: its row, hits, the PMIDs they ask to fetch, requests spent."""
+    """One claim's searches: its row, hits, the PMIDs they ask to fetch, requests spent, and
+    the roles of the searches that returned each hit."""
 
     row_id: int
     hits: list[int]
     wanted: list[int]
     requests: int
+    roles: dict[int, set[str]] = field(default_factory=dict)
 
 
 class _Run:
@@ -214,22 +227,37 @@ class _Run:
             store_bodies(self.engine, self.client, self.client.fetch_ids(wanted), self.ingest)
             self.report.fetched.update(wanted)
 
-    def search_claim(self, p: ClaimPlan) -> tuple[list[int], list[int]]:
-        """(the claim's hits, the PMIDs to fetch for it)."""
+    def search_claim(self, p: ClaimPlan) -> tuple[list[int], list[int], dict[int, set[str]]]:
+        """(the claim's hits, the PMIDs to fetch for it, the roles that found each hit)."""
+        roles: dict[int, set[str]] = {}
         if p.mode == "full":  # a first search brings every hit up to date
-            windows = self.client.search(p.query, with_ids=True)
-            hits = sorted({pmid for w in windows for pmid in w.ids})
-            if not hits:
+            empty: list[tuple[str, list[str]]] = []
+            for s in p.searches:
+                windows = self.client.search(s.query, with_ids=True)
+                found = {pmid for w in windows for pmid in w.ids}
+                if not found:
+                    empty.append((s.role, unknown_phrases(windows)))
+                for pmid in found:
+                    roles.setdefault(pmid, set()).add(s.role)
+            if empty:
                 # Reported once per claim (a phrase PubMed did not know is the usual reason);
                 # an incremental window with nothing new is the normal case, not this.
-                self.report.empty[p.claim_id] = unknown_phrases(windows)
-                logger.warning("%s", zero_hits_line(p.claim_id, self.report.empty[p.claim_id]))
-            return hits, hits
+                self.report.empty[p.claim_id] = empty
+                logger.warning("%s", zero_hits_line(p.claim_id, empty, len(p.searches)))
+            hits = sorted(roles)
+            return hits, hits, roles
         lo, hi = _fmt(p.since or p.until), _fmt(p.until)
-        entered = self.client.search_ids(p.query, mindate=lo, maxdate=hi, datetype="edat")
-        modified = self.client.search_ids(p.query, mindate=lo, maxdate=hi, datetype="mdat")
-        hits = sorted(set(entered) | set(modified))
-        return hits, to_fetch(self.engine, entered, modified, p.since)
+        entered: set[int] = set()
+        modified: set[int] = set()
+        for s in p.searches:
+            new = self.client.search_ids(s.query, mindate=lo, maxdate=hi, datetype="edat")
+            changed = self.client.search_ids(s.query, mindate=lo, maxdate=hi, datetype="mdat")
+            entered.update(new)
+            modified.update(changed)
+            for pmid in (*new, *changed):
+                roles.setdefault(pmid, set()).add(s.role)
+        hits = sorted(entered | modified)
+        return hits, to_fetch(self.engine, entered, modified, p.since), roles
 
     def recheck_linked(self, since: dt.date, until: dt.date) -> list[int]:
         """Linked studies revised in the window (retractions, errata, concerns) to fetch."""
@@ -253,7 +281,7 @@ class _Run:
                         run_id=self.report.run_id,
                         claim_id=p.claim_id,
                         mode=p.mode,
-                        query_hash=query_hash(p.query),
+                        query_hash=p.searches_hash,
                         since=p.since,
                         until=p.until,
                     )
@@ -266,7 +294,8 @@ class _Run:
         values: dict[str, Any] = {"finished_at": utcnow(), "n_requests": searched.requests}
         with self.engine.begin() as conn:
             if error is None:
-                record_hits(conn, claim_id, searched.hits, self.ingest.run_id, utcnow())
+                record_hits(conn, claim_id, searched.hits, self.ingest.run_id, utcnow(),
+                            searched.roles)  # fmt: skip
                 values.update(status="done", n_hits=len(searched.hits),
                               n_fetched=len(searched.wanted))  # fmt: skip
             else:
@@ -283,7 +312,7 @@ class _Run:
             row_id = self.open_row(p)
             before = self.client.stats.requests
             try:
-                hits, wanted = self.search_claim(p)
+                hits, wanted, roles = self.search_claim(p)
             except PubMedError as exc:
                 self.fail(p.claim_id, _Searched(row_id, [], [], 0), exc)
                 if isinstance(exc, PubMedUnavailable):
@@ -299,7 +328,7 @@ class _Run:
                     break
                 continue
             searched[p.claim_id] = _Searched(
-                row_id, hits, wanted, self.client.stats.requests - before
+                row_id, hits, wanted, self.client.stats.requests - before, roles
             )
         return searched
 

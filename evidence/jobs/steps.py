@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session, col
 
 from evidence.claims.documents import get_document
+from evidence.claims.searches import SavedSearch, claim_searches
 from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade, grade_claims
 from evidence.grading.verdicts import Cause
@@ -41,12 +42,37 @@ def select_claims(
     return found
 
 
-def zero_hits_line(claim_id: str, unknown: Sequence[str]) -> str:
-    """One line for a claim whose search found nothing, naming what PubMed did not know."""
-    line = f"claim {claim_id}: 0 hits"
+def zero_hits_line(
+    claim_id: str, empty: Sequence[tuple[str, Sequence[str]]], n_searches: int
+) -> str | None:
+    """One line for a claim with searches that found nothing (None if every search found
+    something): which roles' searches, and the phrases PubMed did not know in them.
+
+    `empty` holds (role, unknown phrases) per empty search. A claim whose every search came
+    back empty reads "claim ID: 0 hits", as it did when a claim had one search.
+    """
+    if not empty:
+        return None
+    if len(empty) == n_searches:
+        line = f"claim {claim_id}: 0 hits"
+    else:
+        roles = ", ".join(role for role, _ in empty)
+        line = f"claim {claim_id}: {len(empty)} of {n_searches} searches found nothing ({roles})"
+    unknown = list(dict.fromkeys(p for _, phrases in empty for p in phrases))
     if unknown:
         line += "; phrases PubMed did not know: " + ", ".join(unknown)
     return line
+
+
+def searches_of(engine: Engine, claims: Sequence[Claim]) -> dict[str, list[SavedSearch]]:
+    """Each claim's saved searches; a claim stored with a query but no search rows (written by
+    code older than its database's schema) searches its query as its one direct search."""
+    with connect(engine) as conn:
+        found = claim_searches(conn, [c.id for c in claims])
+    for claim in claims:
+        if claim.id not in found and claim.query:
+            found[claim.id] = [SavedSearch("direct", claim.query)]
+    return found
 
 
 def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:

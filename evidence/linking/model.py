@@ -126,7 +126,8 @@ def _pad(encodings: Sequence[Any], names: Sequence[str]) -> dict[str, npt.NDArra
 def _softmax(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     z = x - x.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return out
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,20 @@ Every `Sentence` satisfies `text[start:end] == sentence.text` for the string it 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Sentence", "split_sentences", "stem", "tokens"]
+__all__ = [
+    "FINDING",
+    "FINDING_SECTIONS",
+    "PURPOSE",
+    "SETUP_SECTIONS",
+    "Sentence",
+    "findings",
+    "split_sentences",
+    "stem",
+    "tokens",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,88 @@ def split_sentences(text: str) -> list[Sentence]:
                 start = inline.end()
             sentences.append(Sentence(len(sentences), start, end, text[start:end], section))
     return sentences
+
+
+# --- what a sentence is for: a finding, or the setting of one -------------------------------
+
+# Sentences that report a finding make rationales; sentences that state an aim or a method only
+# repeat the claim's topic. On the dev split, a rationale chosen by term overlap alone was an
+# aim sentence ("To assess whether ...") in about a third of the gold-evidence abstracts.
+FINDING = re.compile(
+    r"\b(we (?:found|find|show|showed|shown|demonstrate|demonstrated|report|observed|conclude|"
+    r"identified|reveal|revealed|establish|provide)|(?:results?|data|findings|analyses|studies) "
+    r"(?:show|showed|suggest|suggested|indicate|indicated|demonstrate|demonstrated|reveal|"
+    r"support|confirm)|conclusions?|in summary|taken together|together,|thus|therefore|"
+    r"significantly|was associated|were associated|is associated|are associated|led to|"
+    r"resulted in|results in|confer|p\s*[<=>]|odds ratio|hazard ratio|relative risk|95% ci)\b",
+    re.IGNORECASE,
+)
+PURPOSE = re.compile(
+    r"^(?:\w+ )?(to (?:determine|assess|evaluate|examine|investigate|test|compare|identify|"
+    r"study|explore|characteri[sz]e|establish|quantify|estimate|describe|address|understand|"
+    r"clarify)|we (?:aimed|sought|hypothesi[sz]ed|investigated|examined|evaluated|assessed|"
+    r"analy[sz]ed|studied|tested|asked|compared|conducted|performed|used|recruited|enrolled)|"
+    r"here,? we (?:analy|investigat|examin|stud|test|ask|use)|this study|the (?:aim|purpose|"
+    r"objective|goal)|whether|(?:objectives?|aims?|purpose|design|setting|participants|methods?)"
+    r"\b)",
+    re.IGNORECASE,
+)
+FINDING_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "INTERPRETATION", "DISCUSSION")
+SETUP_SECTIONS = (
+    "OBJECTIVE",
+    "AIM",
+    "PURPOSE",
+    "METHOD",
+    "DESIGN",
+    "SETTING",
+    "PARTICIPANT",
+    "BACKGROUND",
+    "INTRODUCTION",
+    "CONTEXT",
+    "MEASURE",
+    "INTERVENTION",
+)
+
+
+#: An unstructured abstract turns from background to its own study at a sentence like these:
+#: what comes before is background, which is not evidence for a claim (issue 13: "used to
+#: relieve opioid withdrawal" in a case report's introduction is not a finding).
+_STUDY_START = re.compile(
+    r"\b(we (?:report|present|describe|investigated|examined|evaluated|assessed|analy[sz]ed|"
+    r"studied|tested|conducted|performed|aimed|sought|surveyed|recruited|enrolled|used|"
+    r"measured|compared|administered|found|show|showed|demonstrate)|here,? we|this (?:study|"
+    r"report|case|paper|trial|survey|review|article|work)|the (?:present|current) (?:study|"
+    r"report|work)|in this (?:study|report|paper|case|work|trial|survey)|a \d{1,3}-year-old|"
+    r"(?:case|patient) (?:report|presentation)|(?:objectives?|aims?|purpose|methods?)\b)",
+    re.IGNORECASE,
+)
+
+
+def _setup(sentence: Sentence) -> bool:
+    section = (sentence.section or "").upper()
+    if any(section.startswith(s) for s in FINDING_SECTIONS):
+        return False
+    return any(section.startswith(s) for s in SETUP_SECTIONS) or bool(PURPOSE.match(sentence.text))
+
+
+def findings(sentences: Sequence[Sentence]) -> list[bool]:
+    """For each sentence, whether it may serve as a rationale: it reports the study's findings.
+
+    Results and conclusions can be rationales; background, aims and methods cannot, in a
+    structured abstract (by section) or not (by wording, and by position: in an unstructured
+    abstract every sentence before the study is introduced is background). When nothing
+    introduces the study, only aims and methods are ruled out: the rest may be findings.
+    """
+    flags = [not _setup(s) for s in sentences]
+    structured = any(s.section for s in sentences)
+    if not structured:
+        start = next((i for i, s in enumerate(sentences) if _STUDY_START.search(s.text)), None)
+        # The introducing sentence itself stays eligible unless it states an aim: in a case
+        # report ("We present a 34-year-old man who developed ... after kratom use") it is the
+        # finding.
+        for i in range(start or 0):
+            flags[i] = False
+    return flags
 
 
 # --- words -----------------------------------------------------------------------------------

@@ -51,7 +51,17 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from evidence.linking.sentences import Sentence, split_sentences, stem, tokens
+from evidence.linking.sentences import (
+    FINDING,
+    FINDING_SECTIONS,
+    PURPOSE,
+    SETUP_SECTIONS,
+    Sentence,
+    findings,
+    split_sentences,
+    stem,
+    tokens,
+)
 from evidence.vocab import Stance
 
 __all__ = [
@@ -74,7 +84,7 @@ __all__ = [
 ]
 
 METHOD = "lexical-nli"
-METHOD_VERSION = "1"
+METHOD_VERSION = "2"  # 2: rationales are findings only (never background, aims, methods)
 
 
 STOPWORDS = frozenset(
@@ -185,53 +195,16 @@ for _group in _SYNONYM_GROUPS:
 for _set, _key in ((_UP, "<up>"), (_DOWN, "<down>"), (_GOOD, "<good>"), (_BAD, "<bad>")):
     for _s in _set:
         _SYNONYMS.setdefault(_s, _key)
-# Sentences that report a finding make rationales; sentences that state an aim or a method only
-# repeat the claim's topic. On the dev split, a rationale chosen by term overlap alone was an
-# aim sentence ("To assess whether ...") in about a third of the gold-evidence abstracts.
-_FINDING = re.compile(
-    r"\b(we (?:found|find|show|showed|shown|demonstrate|demonstrated|report|observed|conclude|"
-    r"identified|reveal|revealed|establish|provide)|(?:results?|data|findings|analyses|studies) "
-    r"(?:show|showed|suggest|suggested|indicate|indicated|demonstrate|demonstrated|reveal|"
-    r"support|confirm)|conclusions?|in summary|taken together|together,|thus|therefore|"
-    r"significantly|was associated|were associated|is associated|are associated|led to|"
-    r"resulted in|results in|confer|p\s*[<=>]|odds ratio|hazard ratio|relative risk|95% ci)\b",
-    re.IGNORECASE,
-)
-_PURPOSE = re.compile(
-    r"^(?:\w+ )?(to (?:determine|assess|evaluate|examine|investigate|test|compare|identify|"
-    r"study|explore|characteri[sz]e|establish|quantify|estimate|describe|address|understand|"
-    r"clarify)|we (?:aimed|sought|hypothesi[sz]ed|investigated|examined|evaluated|assessed|"
-    r"analy[sz]ed|studied|tested|asked|compared|conducted|performed|used|recruited|enrolled)|"
-    r"here,? we (?:analy|investigat|examin|stud|test|ask|use)|this study|the (?:aim|purpose|"
-    r"objective|goal)|whether|(?:objectives?|aims?|purpose|design|setting|participants|methods?)"
-    r"\b)",
-    re.IGNORECASE,
-)
-_FINDING_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "INTERPRETATION", "DISCUSSION")
-_SETUP_SECTIONS = (
-    "OBJECTIVE",
-    "AIM",
-    "PURPOSE",
-    "METHOD",
-    "DESIGN",
-    "SETTING",
-    "PARTICIPANT",
-    "BACKGROUND",
-    "INTRODUCTION",
-    "CONTEXT",
-    "MEASURE",
-    "INTERVENTION",
-)
 
 
 def _kind_bonus(sentence: Sentence, params: Params) -> float:
     """How much more a sentence is worth as rationale than its overlap says."""
     section = (sentence.section or "").upper()
-    if any(section.startswith(s) for s in _FINDING_SECTIONS):
+    if any(section.startswith(s) for s in FINDING_SECTIONS):
         return params.finding_bonus
-    if any(section.startswith(s) for s in _SETUP_SECTIONS) or _PURPOSE.match(sentence.text):
+    if any(section.startswith(s) for s in SETUP_SECTIONS) or PURPOSE.match(sentence.text):
         return -params.purpose_penalty
-    if _FINDING.search(sentence.text):
+    if FINDING.search(sentence.text):
         return params.finding_bonus
     return 0.0
 
@@ -486,10 +459,17 @@ def assess(
         (_sentence_score(weights, bigrams, numbers, terms, params), s)
         for s, terms in zip(sentences, sentence_terms, strict=True)
     ]
+    # Only findings may be rationales (and so decide the stance); background, aims and
+    # methods still count toward relevance.
+    eligible = findings(sentences)
     # Relevance reads plain overlap; the rationale prefers findings among overlapping sentences.
     best = max((score for score, _ in overlap), default=0.0)
     scored = sorted(
-        ((score + _kind_bonus(s, params) if score > 0 else 0.0, s) for score, s in overlap),
+        (
+            (score + _kind_bonus(s, params) if score > 0 else 0.0, s)
+            for score, s in overlap
+            if eligible[s.index]
+        ),
         key=lambda pair: (-pair[0], pair[1].index),
     )
     top = scored[0][0] if scored else 0.0

@@ -14,13 +14,16 @@ Decisions (README "The audit" repeats them):
 - **Records without an abstract** are assessed on their title, which then is the rationale
   (section "TITLE", offsets into the title); a title says too little for a stance, so they are
   kept only as neutral suggestions with confidence 0 (a reviewer reads the record).
-- **What is kept.** At most `MAX_STANCE_LINKS` (3, as in SciFact's protocol) supports/contradicts
-  links per claim, chosen by `linking.select_links`; besides them, up to `MAX_NEUTRAL` other query
-  hits as neutral suggestions for a reviewer. A full-text-only candidate is kept only when it is
-  a stance link, and it must contain the claim's `ANCHOR_TERMS` rarest content terms (by the
-  corpus's document frequencies): BM25 with ORed words happily ranks an abstract that shares
-  three common words with the claim and not its subject ("kratom", "caffeine"), and a query hit
-  has already passed a specialist's topical filter that a full-text hit has not.
+- **What is kept.** Every candidate the linker gives a stance (supports or contradicts) is kept:
+  no relevant study is dropped to make room, since a verdict weighs all of them (SciFact's "at
+  most 3 abstracts per claim" is a benchmark protocol, kept only in `scripts/bench_stance.py`).
+  Besides them, up to `MAX_NEUTRAL` other query hits, best ranked first, as neutral suggestions
+  for a reviewer: neutral links are capped only after every stance link. A full-text-only
+  candidate is kept only when it is a stance link, and it must contain the claim's
+  `ANCHOR_TERMS` rarest content terms (by the corpus's document frequencies): BM25 with ORed
+  words happily ranks an abstract that shares three common words with the claim and not its
+  subject ("kratom", "caffeine"), and a query hit has already passed a specialist's topical
+  filter that a full-text hit has not.
 - **Re-linking** upserts by (claim, pmid, method, method_version): a changed assessment updates
   the row in place (`updated_at`), an unchanged one is left alone, a new method version adds
   rows, and nothing is deleted. Rows of this method version whose article is still a candidate
@@ -32,12 +35,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.engine import Connection
 
+from evidence.claims.searches import join_roles
 from evidence.linking import stance as linking
 from evidence.store import search_index
 from evidence.store.models import Claim, ClaimHit, EvidenceLink
@@ -46,7 +50,6 @@ __all__ = [
     "ANCHOR_TERMS",
     "FULLTEXT_LIMIT",
     "MAX_NEUTRAL",
-    "MAX_STANCE_LINKS",
     "NOT_EVIDENCE_TYPES",
     "CandidatePool",
     "LinkReport",
@@ -61,7 +64,6 @@ __all__ = [
 ]
 
 FULLTEXT_LIMIT = 30
-MAX_STANCE_LINKS = 3
 MAX_NEUTRAL = 10
 ANCHOR_TERMS = 2
 NOT_EVIDENCE_TYPES = frozenset(
@@ -231,8 +233,7 @@ def link_claim(
         return anchors <= present
 
     chosen = {
-        int(r.candidate.key)
-        for r in linking.select_links([r for r in ranked if eligible(r)], limit=MAX_STANCE_LINKS)
+        int(r.candidate.key) for r in ranked if r.assessment.stance != "neutral" and eligible(r)
     }
     existing = {
         int(row.pmid): row
@@ -299,12 +300,20 @@ def link_claim(
 
 
 def record_hits(
-    conn: Connection, claim_id: str, pmids: Iterable[int], run_id: int, now: dt.datetime
+    conn: Connection,
+    claim_id: str,
+    pmids: Iterable[int],
+    run_id: int,
+    now: dt.datetime,
+    roles: Mapping[int, Iterable[str]] | None = None,
 ) -> int:
-    """Record PMIDs the claim's query returned in run `run_id`; returns how many are new.
+    """Record PMIDs the claim's searches returned in run `run_id`; returns how many are new.
 
     Only PMIDs held in `article` are recorded (a DeleteCitation in a fetched batch is not a
-    hit); earlier hits the query no longer returns keep their rows and last-seen run.
+    hit); earlier hits the searches no longer return keep their rows and last-seen run.
+    `roles` (pmid -> roles of the searches that returned it) adds to the roles a hit already
+    has: an incremental window that does not return a record says nothing about a search
+    that found it before.
     """
     wanted = sorted(set(pmids))
     if not wanted:
@@ -318,7 +327,13 @@ def record_hits(
             {"p": wanted},
         )
     }
-    known = set(_query_hits(conn, claim_id))
+    known = {
+        int(p): r
+        for p, r in conn.execute(
+            text("SELECT pmid, search_roles FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
+        )
+    }
+    roles = roles or {}
     new = [p for p in wanted if p in held and p not in known]
     seen = [p for p in wanted if p in known]
     if new:
@@ -331,9 +346,19 @@ def record_hits(
                     "first_seen_run_id": run_id,
                     "last_seen_run_id": run_id,
                     "seen_at": now,
+                    "search_roles": join_roles(roles.get(p)),
                 }
                 for p in new
             ],
+        )
+    grown = [
+        {"c": claim_id, "p": p, "r": after}
+        for p in seen
+        if (after := join_roles(known[p], roles.get(p))) != known[p]
+    ]
+    if grown:
+        conn.execute(
+            text("UPDATE claim_hit SET search_roles = :r WHERE claim_id = :c AND pmid = :p"), grown
         )
     if seen:
         conn.execute(

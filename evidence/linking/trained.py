@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy.engine import Connection
 
 from evidence.linking import embeddings
@@ -48,7 +49,7 @@ class _NamedEmbedder:
         self.name = EMBEDDER_NAME
         self.dim = embedder.dim
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:  # type: ignore[type-arg]
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         return self._embedder.encode(texts)
 
 
@@ -131,8 +132,8 @@ class TrainedLinker:
     def _assessment(
         self,
         sentences: Sequence[Sentence],
-        probs: np.ndarray,
-        relevance: float,  # type: ignore[type-arg]
+        probs: npt.NDArray[np.float32],
+        relevance: float,
     ) -> Assessment:
         if not sentences:
             return Assessment(

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 import evidence.store.db  # noqa: F401  (sets the naming convention before any table exists)
-from evidence.vocab import CLAIM_TYPES, DECISIONS, STANCES
+from evidence.vocab import CLAIM_TYPES, DECISIONS, SEARCH_ROLES, STANCES
 
 # On SQLite a PMID column is INTEGER, so that article.pmid is the rowid itself (a BIGINT
 # primary key would get a rowid plus a separate index: twice the B-tree work per insert).
@@ -339,6 +339,28 @@ class ClaimRevision(SQLModel, table=True):
     recorded_at: dt.datetime
 
 
+# --- Saved searches ----------------------------------------------------------------------------
+# A claim's PubMed searches, each with a role (README "Claim catalogs"): `direct` finds evidence
+# about the claim itself, `counter` the evidence that would refute it, `mechanism` and
+# `background` what explains it or sets it in context. `claim.query` stays the claim's first
+# direct search (the single query of the original catalog format; older exports read it).
+
+
+class ClaimSearch(SQLModel, table=True):
+    """One saved PubMed search of a claim: its role, its query and what it is for."""
+
+    __tablename__ = "claim_search"
+    __table_args__ = (CheckConstraint(_in_list("role", SEARCH_ROLES), name="role"),)
+
+    claim_id: str = Field(
+        primary_key=True, foreign_key="claim.id", ondelete="CASCADE", max_length=100
+    )
+    position: int = Field(primary_key=True)  # 1-based, in catalog order
+    role: str = Field(max_length=12)
+    query: str = Field(sa_type=Text)
+    intent: str | None = Field(default=None, sa_type=Text)  # one line: what the search is for
+
+
 # --- Query hits and evidence links -----------------------------------------------------------
 # `claim_hit` remembers which PMIDs a claim's saved PubMed query returned (the query is run
 # again on every audit; a PMID it stops returning keeps its row and its last-seen run).
@@ -350,7 +372,7 @@ LINK_ORIGINS = ("query", "fulltext", "both")
 
 
 class ClaimHit(SQLModel, table=True):
-    """A PMID that the claim's saved PubMed query returned."""
+    """A PMID that one of the claim's saved PubMed searches returned."""
 
     __tablename__ = "claim_hit"
 
@@ -374,6 +396,9 @@ class ClaimHit(SQLModel, table=True):
         default=None, foreign_key="ingest_run.id", ondelete="SET NULL"
     )
     seen_at: dt.datetime  # when the query last returned it
+    # Roles of the searches that returned it, comma-separated and sorted ("counter,direct");
+    # NULL for hits recorded before searches had roles.
+    search_roles: str | None = Field(default=None, max_length=60)
 
 
 class EvidenceLink(SQLModel, table=True):
@@ -546,7 +571,8 @@ class ClaimVerdict(SQLModel, table=True):
 # `refresh_run`: one `evidence refresh` (status, counts, errors, its digest as JSON).
 # `refresh_claim`: one claim's searches in one run: the edat/mdat windows asked, the hits, what
 # was fetched, and whether it finished. A claim's watermark is the `until` of its latest `done`
-# row with the same query hash: the next run searches from there (minus an overlap).
+# row with the same hash of its searches (`query_hash`: every role's query, see
+# `evidence.claims.searches.searches_hash`): the next run searches from there (minus an overlap).
 
 REFRESH_STATUSES = ("running", "succeeded", "nothing_new", "partial", "failed", "interrupted")
 

@@ -63,6 +63,7 @@ __all__ = [
     "parse_as_of",
     "read_csv",
     "runs",
+    "searches",
     "studies",
     "verdict_history",
     "write_citations",
@@ -111,6 +112,11 @@ def studies(source: Engine | str, as_of: AsOf = None, claim: str | None = None) 
 def links(source: Engine | str, as_of: AsOf = None, claim: str | None = None) -> pd.DataFrame:
     """Evidence links with the stance that stands after review and where it comes from."""
     return frame(source, "links", as_of=as_of, claim=claim)
+
+
+def searches(source: Engine | str, as_of: AsOf = None, claim: str | None = None) -> pd.DataFrame:
+    """The claims' saved PubMed searches: role, query and intent (see `frame`)."""
+    return frame(source, "searches", as_of=as_of, claim=claim)
 
 
 def verdict_history(

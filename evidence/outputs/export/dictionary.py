@@ -50,7 +50,7 @@ from evidence.grading.rules import (
     VERDICTS,
 )
 from evidence.store.models import LINK_ORIGINS, REFRESH_STATUSES
-from evidence.vocab import CLAIM_TYPES, DECISIONS, STANCES
+from evidence.vocab import CLAIM_TYPES, DECISIONS, SEARCH_ROLES, STANCES
 
 __all__ = [
     "DICTIONARY_COLUMNS",
@@ -151,7 +151,11 @@ CLAIMS = TableSpec(
         _c("document_id", "text", "The document that makes the claim (missing: imported)."),
         _c("claim_type", "category", "What kind of claim it is.", CLAIM_TYPES),
         _c("statement", "text", "The claim in canonical wording."),
-        _c("query", "text", "The saved PubMed query that finds its literature."),
+        _c(
+            "query",
+            "text",
+            "Its first direct PubMed search (every search, with its role: the searches table).",
+        ),
         _c("source", "text", "How it arrived: catalog or import.", ("catalog", "import")),
         _c("revision", "integer", "The claim's revision number (1 = as first loaded)."),
         _c("created_at", "datetime", "When the claim was first stored (UTC)."),
@@ -259,14 +263,43 @@ LINKS = TableSpec(
         _c(
             "retrieved_by",
             "category",
-            "How the article was found: the claim's PubMed query, full-text search, or both.",
+            "How the article was found: the claim's PubMed searches (query), full-text search, "
+            "or both.",
             LINK_ORIGINS,
+        ),
+        _c(
+            "search_roles",
+            "text",
+            "Roles of the claim's searches that returned the article, comma-separated "
+            "(direct, counter, mechanism, background; see searches); missing when no search "
+            "did, or for hits recorded before searches had roles.",
         ),
         _c("rationale", "text", "The rationale sentence(s) from the abstract, in order."),
         _c("method", "text", "Linker method."),
         _c("method_version", "text", "Linker method version."),
         _c("created_at", "datetime", "When the suggestion was made (UTC)."),
         _c("updated_at", "datetime", "When it was last re-linked (UTC)."),
+    ),
+)
+
+SEARCHES = TableSpec(
+    name="searches",
+    description="One row per saved PubMed search of a claim: its role, query and intent.",
+    key="claim_id, position",
+    as_of="Claims created at or before the time, with the searches they have now (earlier "
+    "searches are in the claim's revision history, evidence claims show).",
+    columns=(
+        _c("claim_id", "text", "The claim."),
+        _c("position", "integer", "The search's place among the claim's searches (1 = first)."),
+        _c(
+            "role",
+            "category",
+            "What the search is for: direct (evidence about the claim), counter (evidence "
+            "that would refute it), mechanism (how it would work), background (context).",
+            SEARCH_ROLES,
+        ),
+        _c("query", "text", "The PubMed query, as it is sent."),
+        _c("intent", "text", "One line: what the search is meant to find."),
     ),
 )
 
@@ -355,7 +388,7 @@ AUDIT = TableSpec(
 
 #: Every exported table, in the order `export all` writes them.
 SPECS: dict[str, TableSpec] = {
-    spec.name: spec for spec in (CLAIMS, STUDIES, LINKS, VERDICT_HISTORY, RUNS, AUDIT)
+    spec.name: spec for spec in (CLAIMS, STUDIES, LINKS, SEARCHES, VERDICT_HISTORY, RUNS, AUDIT)
 }
 
 #: The data dictionary is itself a table (so it is written and read like the others).

@@ -146,7 +146,8 @@ judged AS (
         CASE WHEN d.id IS NULL THEN 'suggested' ELSE 'reviewer' END AS origin,
         l.stance AS suggested_stance, d.decision, d.reviewer, d.decided_at,
         d.note AS review_note, COALESCE(latest.n_reviewers, 0) AS n_reviewers,
-        l.relevance, l.confidence, l.retrieval_score, l.origin AS retrieved_by, l.rationale,
+        l.relevance, l.confidence, l.retrieval_score, l.origin AS retrieved_by,
+        h.search_roles, l.rationale,
         l.method, l.method_version, l.created_at, l.updated_at,
         CASE WHEN d.id IS NOT NULL OR (l.method = :method AND l.method_version = :version)
              THEN 1 ELSE 0 END AS may_count,
@@ -163,6 +164,7 @@ judged AS (
     JOIN article a ON a.pmid = l.pmid
     LEFT JOIN latest ON latest.link_id = l.id
     LEFT JOIN review_decision d ON d.id = latest.decision_id
+    LEFT JOIN claim_hit h ON h.claim_id = l.claim_id AND h.pmid = l.pmid
     WHERE l.created_at <= :as_of {claim}
 )"""
 _COUNTS = "rank = 1 AND may_count = 1 AND deleted = 0"
@@ -172,7 +174,8 @@ WITH {_JUDGED}
 SELECT link_id, claim_id, pmid, stance, origin, suggested_stance, decision, reviewer,
     decided_at, review_note, n_reviewers,
     CASE WHEN {_COUNTS} THEN 1 ELSE 0 END AS counts,
-    relevance, confidence, retrieval_score, retrieved_by, rationale, method, method_version,
+    relevance, confidence, retrieval_score, retrieved_by, search_roles, rationale, method,
+    method_version,
     created_at, updated_at
 FROM judged ORDER BY claim_id, pmid, link_id"""
 
@@ -220,6 +223,12 @@ JOIN article a ON a.pmid = linked.pmid
 LEFT JOIN study_appraisal s ON s.id = (
     SELECT max(t.id) FROM study_appraisal t WHERE t.pmid = a.pmid AND t.computed_at <= :as_of)
 ORDER BY a.pmid"""
+
+_SEARCHES = """
+SELECT s.claim_id, s.position, s.role, s.query, s.intent
+FROM claim_search s JOIN claim c ON c.id = s.claim_id
+WHERE c.created_at <= :as_of {claim_s}
+ORDER BY s.claim_id, s.position"""
 
 _VERDICT_HISTORY = """
 SELECT v.id AS verdict_id, v.claim_id, v.at, v.verdict, v.lean, v.certainty, v.scope, v.basis,
@@ -396,6 +405,7 @@ _QUERIES: dict[str, _Query] = {
     "claims": _Query(_CLAIMS, _finish_claims),
     "studies": _Query(_STUDIES, _finish_studies),
     "links": _Query(_LINKS, _finish_links),
+    "searches": _Query(_SEARCHES, _unchanged),
     "verdict_history": _Query(_VERDICT_HISTORY, _finish_verdicts),
     "runs": _Query(_RUNS, _finish_runs),
     "audit": _Query(_AUDIT, _unchanged),
@@ -419,6 +429,7 @@ def _sql(table: str, claim: str | None) -> str:
         "claim_c": "c.id",
         "claim_v": "v.claim_id",
         "claim_a": "a.claim_id",
+        "claim_s": "s.claim_id",
     }
     values = {
         k: (f"AND {column} = :claim" if claim is not None else "") for k, column in filters.items()
