@@ -45,6 +45,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EVIDENCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EVIDENCE_RATELIMIT_FILE", str(tmp_path / "eutils.ratelimit"))
+    # pytest-xdist workers start with COLUMNS=80 (no terminal to ask); piped tables read
+    # COLUMNS, so without this a worker would wrap tables that a serial run keeps whole.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
 
 
 def pg_url(database: str) -> str:

@@ -446,8 +446,9 @@ def test_candidates_or_semantics_deleted_and_notices(db_url: str) -> None:
     """The library on each engine: FTS5 / tsquery OR retrieval and the exclusions."""
     from sqlalchemy import text
 
+    from evidence.clock import utcnow
     from evidence.jobs.ingest import ingest_file
-    from evidence.linking.suggestions import candidates_for, fulltext, record_hits, utcnow
+    from evidence.linking.suggestions import candidates_for, fulltext, record_hits
     from evidence.store import db as evidence_db
     from evidence.store.models import Claim
 

@@ -41,8 +41,8 @@ from evidence.claims.documents import (
     read_text,
     record_revision,
     slugify,
-    utcnow,
 )
+from evidence.clock import utcnow
 from evidence.errors import ClaimFileError, ClaimNotFound, InputError
 from evidence.store.db import batched
 from evidence.store.models import Claim, ClaimQuote, ClaimRevision
@@ -441,26 +441,35 @@ class LoadReport:
         return line
 
 
-def _desired_state(spec: ClaimSpec, document_id: str | None, version: int | None) -> dict[str, Any]:
-    return {
-        "document_id": document_id,
-        "statement": spec.statement,
-        "type": spec.claim_type,
-        "query": spec.query,
-        "notes": spec.notes,
-        "quotes": [
-            {
-                "quote": q.text,
-                "occurrence": q.occurrence,
-                "start": q.start,
-                "end": q.end,
-                "document_version": version,
-                "status": "verified",
-                "status_reason": None,
-            }
-            for q in spec.quotes
-        ],
-    }
+def _desired_state(
+    spec: ClaimSpec, claim: Claim, document_id: str | None, version: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The snapshot `claim` would have once `spec` is saved (as `claim_snapshot` writes it)."""
+    wanted = Claim(
+        id=claim.id,
+        document_id=document_id,
+        statement=spec.statement,
+        claim_type=spec.claim_type,
+        query=spec.query,
+        notes=spec.notes,
+        revision=claim.revision,
+        created_at=claim.created_at,
+        updated_at=now,
+    )
+    quotes = [
+        ClaimQuote(
+            claim_id=spec.id,
+            position=position,
+            quote=q.text,
+            occurrence=q.occurrence,
+            start_offset=q.start,
+            end_offset=q.end,
+            document_version=version or 0,  # as `_write_quotes` stores it
+            checked_at=now,
+        )
+        for position, q in enumerate(spec.quotes, 1)
+    ]
+    return claim_snapshot(wanted, quotes)
 
 
 def save_claims(
@@ -506,7 +515,6 @@ def save_claims(
         version = doc_result.version
     report = LoadReport(claim_set.file.name, doc_result)
     for spec in claim_set.claims:
-        desired = _desired_state(spec, document_id, version)
         claim = existing.get(spec.id)
         if claim is None:
             session.add(
@@ -528,6 +536,7 @@ def save_claims(
             continue
         quotes = claim_quotes(session, spec.id)
         before = claim_snapshot(claim, quotes)
+        desired = _desired_state(spec, claim, document_id, version, now)
         changed = [key for key in desired if before[key] != desired[key]]
         if not changed:
             report.unchanged.append(spec.id)

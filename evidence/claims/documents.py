@@ -24,15 +24,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from evidence.clock import utcnow
 from evidence.errors import DocumentNotFound, InputError
 from evidence.store.models import Claim, ClaimQuote, ClaimRevision, Document, DocumentVersion
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 SLUG_HELP = "lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, ≤ 100"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def content_hash(text: str) -> str:

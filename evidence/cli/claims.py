@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from evidence.claims import catalog as claims_lib
-from evidence.claims.documents import get_document
+from evidence.claims.documents import claim_snapshot, get_document
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 
@@ -125,26 +125,8 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
         stored = current_verdicts(conn).get(claim_id)
     if as_json:
         payload = {
-            "id": claim.id,
-            "document_id": claim.document_id,
-            "statement": claim.statement,
-            "type": claim.claim_type,
-            "query": claim.query,
-            "notes": claim.notes,
+            **claim_snapshot(claim, quotes),
             "source": claim.source,
-            "revision": claim.revision,
-            "quotes": [
-                {
-                    "quote": q.quote,
-                    "occurrence": q.occurrence,
-                    "start": q.start_offset,
-                    "end": q.end_offset,
-                    "document_version": q.document_version,
-                    "status": q.status,
-                    "status_reason": q.status_reason,
-                }
-                for q in quotes
-            ],
             "history": [
                 {
                     "revision": r.revision,
