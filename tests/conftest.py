@@ -18,7 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+import evidence.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from evidence.cli import cli
 from evidence.store import db
 
@@ -28,13 +30,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_ADMIN_URL = os.environ.get(
     "EVIDENCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = (
-    "abstract_section, author, publication_type, mesh_heading, mesh_qualifier, keyword, "
-    "comment_correction, article_revision, deleted_citation, article, ingest_run, "
-    "claim_revision, claim_quote, claim, document_version, document, evidence_link, claim_hit, "
-    "review_decision, audit_log, study_appraisal, grading_override, claim_verdict, "
-    "refresh_claim, refresh_run"
-)
+# Every table of the schema, from the models Alembic checks migrations against (see
+# test_migrations), so a new migration's table is emptied between tests without editing this.
+TABLES = ", ".join(sorted(SQLModel.metadata.tables))
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -352,7 +351,6 @@ def test_audit_against_update_file(
     db_url: str, update_file_server: EUtilsServer, tmp_path: Path
 ) -> None:
     requires_shared("pubmed", "updatefiles", "pubmed21n1298.xml.gz")
-    started = time.monotonic()
     evidence = Invoker(db_url)
     result = evidence("audit", env=env_for(update_file_server))
     assert result.exit_code == 0, result.output
@@ -369,8 +367,7 @@ def test_audit_against_update_file(
     assert check_rationales(db_url) >= len(KRATOM_FILE_PMIDS)
     # The database holds only what the claims' searches fetched.
     held = {p for (p,) in query(db_url, "SELECT pmid FROM article")}
-    assert held == KRATOM_FILE_PMIDS
-    assert time.monotonic() - started < 90
+    assert held == KRATOM_FILE_PMIDS  # its time is measured by scripts/bench_audit.py
     check_retraction(evidence, tmp_path)
 
 

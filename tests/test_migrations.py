@@ -171,3 +171,18 @@ def test_default_database_directory_is_created(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "home" / "evidence.db").is_file()
+
+
+def test_migrations_create_exactly_the_model_tables(empty_url: str) -> None:
+    """The expected tables come from the models (SQLModel.metadata), not a hand-kept list."""
+    from sqlmodel import SQLModel
+
+    import evidence.store.models  # noqa: F401  (registers the tables)
+
+    db.upgrade(empty_url)
+    engine = db.make_engine(empty_url)
+    with engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+    engine.dispose()
+    search_index = {n for n in names if n.startswith("article_fts")}  # SQLite's FTS5 tables
+    assert names - search_index - {"alembic_version"} == set(SQLModel.metadata.tables)

@@ -441,20 +441,25 @@ class LoadReport:
         return line
 
 
-def _desired_state(
-    spec: ClaimSpec, claim: Claim, document_id: str | None, version: int | None, now: dt.datetime
-) -> dict[str, Any]:
-    """The snapshot `claim` would have once `spec` is saved (as `claim_snapshot` writes it)."""
-    wanted = Claim(
-        id=claim.id,
+def _claim_row(spec: ClaimSpec, document_id: str | None, **fields: Any) -> Claim:
+    """The `claim` row `spec` describes (`fields`: source, revision and times)."""
+    return Claim(
+        id=spec.id,
         document_id=document_id,
         statement=spec.statement,
         claim_type=spec.claim_type,
         query=spec.query,
         notes=spec.notes,
-        revision=claim.revision,
-        created_at=claim.created_at,
-        updated_at=now,
+        **fields,
+    )
+
+
+def _desired_state(
+    spec: ClaimSpec, claim: Claim, document_id: str | None, version: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The snapshot `claim` would have once `spec` is saved (as `claim_snapshot` writes it)."""
+    wanted = _claim_row(
+        spec, document_id, revision=claim.revision, created_at=claim.created_at, updated_at=now
     )
     quotes = [
         ClaimQuote(
@@ -518,16 +523,8 @@ def save_claims(
         claim = existing.get(spec.id)
         if claim is None:
             session.add(
-                Claim(
-                    id=spec.id,
-                    document_id=document_id,
-                    statement=spec.statement,
-                    claim_type=spec.claim_type,
-                    query=spec.query,
-                    notes=spec.notes,
-                    source=claim_set.source,
-                    created_at=now,
-                    updated_at=now,
+                _claim_row(
+                    spec, document_id, source=claim_set.source, created_at=now, updated_at=now
                 )
             )
             session.flush()  # the claim row before its quotes (FKs are checked per statement)
