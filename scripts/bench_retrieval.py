@@ -2,7 +2,7 @@
 
 Route: the 2020 baseline file (30,000 records) and the 2021 update file (20,783 more) are
 ingested into a fresh database (SQLite by default, `--database-url` for PostgreSQL), the kratom
-catalog is loaded, and for each of its 26 claims `evidence_links.candidates_for` (full-text
+catalog is loaded, and for each of its 26 claims `linking.suggestions.candidates_for` (full-text
 retrieval of the top 30 with the claim's words ORed, plus the claim's query hits, the articles'
 rows and the non-evidence filter) is timed, warm, `--repeat` times. Prints one JSON line.
 

@@ -18,7 +18,9 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+import evidence.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from evidence.cli import cli
 from evidence.store import db
 
@@ -28,14 +30,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_ADMIN_URL = os.environ.get(
     "EVIDENCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = (
-    "abstract_section, author, publication_type, mesh_heading, mesh_qualifier, keyword, "
-    "comment_correction, article_revision, deleted_citation, article, ingest_run, "
-    "claim_revision, claim_quote, claim_search, claim, document_version, document, evidence_link, "
-    "claim_hit, "
-    "review_decision, audit_log, study_appraisal, grading_override, claim_verdict, "
-    "refresh_claim, refresh_run"
-)
+# Every table of the schema, from the models Alembic checks migrations against (see
+# test_migrations), so a new migration's table is emptied between tests without editing this.
+TABLES = ", ".join(sorted(SQLModel.metadata.tables))
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +43,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EVIDENCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EVIDENCE_RATELIMIT_FILE", str(tmp_path / "eutils.ratelimit"))
+    # pytest-xdist workers start with COLUMNS=80 (no terminal to ask); piped tables read
+    # COLUMNS, so without this a worker would wrap tables that a serial run keeps whole.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
 
 
 def pg_url(database: str) -> str:

@@ -18,7 +18,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -385,7 +384,6 @@ def test_audit_against_update_file(
     db_url: str, update_file_server: EUtilsServer, tmp_path: Path
 ) -> None:
     requires_shared("pubmed", "updatefiles", "pubmed21n1298.xml.gz")
-    started = time.monotonic()
     evidence = Invoker(db_url)
     result = evidence("audit", env=env_for(update_file_server))
     assert result.exit_code == 0, result.output
@@ -416,7 +414,7 @@ def test_audit_against_update_file(
     for pmid, claims in RELEVANT.items():
         assert linked.get(pmid, set()) & claims, (pmid, linked.get(pmid))
     assert check_rationales(db_url) >= len(KRATOM_FILE_PMIDS)
-    assert time.monotonic() - started < 90
+    # Its time is measured by scripts/bench_audit.py, not here.
     check_retraction(evidence, tmp_path)
 
 
@@ -492,8 +490,9 @@ def test_candidates_or_semantics_deleted_and_notices(db_url: str) -> None:
     """The library on each engine: FTS5 / tsquery OR retrieval and the exclusions."""
     from sqlalchemy import text
 
+    from evidence.clock import utcnow
     from evidence.jobs.ingest import ingest_file
-    from evidence.linking.suggestions import candidates_for, fulltext, record_hits, utcnow
+    from evidence.linking.suggestions import candidates_for, fulltext, record_hits
     from evidence.store import db as evidence_db
     from evidence.store.models import Claim
 

@@ -20,9 +20,17 @@ from tests.claims_helpers import CATALOG
 from tests.conftest import ROOT
 
 
+def subcommand(group: click.Group, name: str) -> click.Command:
+    # get_command, not .commands: the root group imports its command modules on first use
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     yield path
-    for name, command in sorted(group.commands.items()):
+    for name in sorted(group.list_commands(click.Context(group))):
+        command = subcommand(group, name)
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:
@@ -33,7 +41,7 @@ def command_at(path: tuple[str, ...]) -> click.Command:
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = subcommand(command, name)
     return command
 
 
@@ -80,3 +88,29 @@ def test_readme_lists_every_command() -> None:
         if len(path) > 1:
             # Subcommands: "evidence GROUP ... SUB" or the group's "a|b|c" list.
             assert re.search(rf"\b{re.escape(path[-1])}\b", readme), f"README lacks {path}"
+
+
+def test_the_lazy_command_list_agrees_with_the_commands() -> None:
+    """`evidence --help` lists commands from `COMMANDS` without importing them."""
+    from evidence.cli import COMMANDS
+
+    for name, (_, _, first) in COMMANDS.items():
+        help_text = subcommand(cli, name).help or ""
+        paragraph = " ".join(help_text.split("\n\n")[0].split())
+        assert paragraph == first, f"update COMMANDS[{name!r}]"
+
+
+def test_help_and_version_import_no_command_module() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from evidence.cli import cli\n"
+        "try: cli(['--help'])\nexcept SystemExit: pass\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('sqlalchemy', 'alembic', 'pandas', 'Bio', 'pydantic', 'rich')]\n"
+        "loaded = [m for m in sys.modules if m.startswith('evidence.cli.')]\n"
+        "print(heavy, loaded, file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip() == "[] ['evidence.cli.app']", out.stderr

@@ -112,3 +112,16 @@ def test_every_package_says_what_it_may_import() -> None:
     for init in PACKAGE.glob("*/__init__.py"):
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
         assert "May import" in doc, f"{init.parent.name}/__init__.py: say what it may import"
+
+
+def test_cli_runs_no_sql() -> None:
+    """The CLI parses and prints: statements and `execute` calls belong to the library."""
+    found = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "sqlmodel"):
+                sql = {"text", "select", "insert", "update", "delete"}
+                found += [f"{path.name}: imports {a.name}" for a in node.names if a.name in sql]
+            elif isinstance(node, ast.Attribute) and node.attr == "execute":
+                found.append(f"{path.name}:{node.lineno}: .execute")
+    assert not found, "SQL in the CLI:\n" + "\n".join(found)

@@ -221,3 +221,18 @@ def test_0008_moves_each_query_into_a_direct_search_and_back(empty_url: str) -> 
         ]
     db.upgrade(empty_url)
     engine.dispose()
+
+
+def test_migrations_create_exactly_the_model_tables(empty_url: str) -> None:
+    """The expected tables come from the models (SQLModel.metadata), not a hand-kept list."""
+    from sqlmodel import SQLModel
+
+    import evidence.store.models  # noqa: F401  (registers the tables)
+
+    db.upgrade(empty_url)
+    engine = db.make_engine(empty_url)
+    with engine.connect() as conn:
+        names = set(inspect(conn).get_table_names())
+    engine.dispose()
+    search_index = {n for n in names if n.startswith("article_fts")}  # SQLite's FTS5 tables
+    assert names - search_index - {"alembic_version"} == set(SQLModel.metadata.tables)

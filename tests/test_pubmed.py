@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from Bio import Entrez
 
+from evidence.config import Settings
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.pubmed import client as pubmed
 from evidence.pubmed import eutils
@@ -674,12 +675,20 @@ def test_evidence_eutils_url_routes_every_request_to_the_stand_in(
         return real_create_connection(address, *args, **kwargs)
 
     monkeypatch.setattr(socket, "create_connection", recording)
-    client = make_client(None)  # no base_url argument: the environment decides
+    # The environment reaches the client through Settings (the client never reads it itself).
+    client = make_client(None, base_url=Settings().eutils_url)
     assert client.base_url == server.base_url
     got = fetched(client.fetch(client.search("kratom")))
     assert len(got) == 30
     assert connections and set(connections) == {("127.0.0.1", server.port)}
     assert len(server.requests) == len(connections) == client.stats.requests
+
+
+def test_client_does_not_read_the_environment(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVIDENCE_EUTILS_URL", "http://127.0.0.1:9/entrez/eutils/")
+    assert make_client(None).base_url == pubmed.NCBI_EUTILS_URL
 
 
 def test_router_rewrites_only_ncbi_urls_and_only_inside_a_call() -> None:

@@ -42,9 +42,9 @@ from evidence.claims.documents import (
     read_text,
     record_revision,
     slugify,
-    utcnow,
 )
 from evidence.claims.searches import SEARCH_ROLES, SavedSearch
+from evidence.clock import utcnow
 from evidence.errors import ClaimFileError, ClaimNotFound, InputError
 from evidence.store.db import batched
 from evidence.store.models import Claim, ClaimQuote, ClaimRevision, ClaimSearch
@@ -520,27 +520,40 @@ class LoadReport:
         return line
 
 
-def _desired_state(spec: ClaimSpec, document_id: str | None, version: int | None) -> dict[str, Any]:
-    return {
-        "document_id": document_id,
-        "statement": spec.statement,
-        "type": spec.claim_type,
-        "query": spec.query,
-        "searches": [{"role": s.role, "query": s.query, "intent": s.intent} for s in spec.searches],
-        "notes": spec.notes,
-        "quotes": [
-            {
-                "quote": q.text,
-                "occurrence": q.occurrence,
-                "start": q.start,
-                "end": q.end,
-                "document_version": version,
-                "status": "verified",
-                "status_reason": None,
-            }
-            for q in spec.quotes
-        ],
-    }
+def _claim_row(spec: ClaimSpec, document_id: str | None, **fields: Any) -> Claim:
+    """The `claim` row `spec` describes (`fields`: source, revision and times)."""
+    return Claim(
+        id=spec.id,
+        document_id=document_id,
+        statement=spec.statement,
+        claim_type=spec.claim_type,
+        query=spec.query,
+        notes=spec.notes,
+        **fields,
+    )
+
+
+def _desired_state(
+    spec: ClaimSpec, claim: Claim, document_id: str | None, version: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The snapshot `claim` would have once `spec` is saved (as `claim_snapshot` writes it)."""
+    wanted = _claim_row(
+        spec, document_id, revision=claim.revision, created_at=claim.created_at, updated_at=now
+    )
+    quotes = [
+        ClaimQuote(
+            claim_id=spec.id,
+            position=position,
+            quote=q.text,
+            occurrence=q.occurrence,
+            start_offset=q.start,
+            end_offset=q.end,
+            document_version=version or 0,  # as `_write_quotes` stores it
+            checked_at=now,
+        )
+        for position, q in enumerate(spec.quotes, 1)
+    ]
+    return claim_snapshot(wanted, quotes, spec.searches)
 
 
 def save_claims(
@@ -586,20 +599,11 @@ def save_claims(
         version = doc_result.version
     report = LoadReport(claim_set.file.name, doc_result)
     for spec in claim_set.claims:
-        desired = _desired_state(spec, document_id, version)
         claim = existing.get(spec.id)
         if claim is None:
             session.add(
-                Claim(
-                    id=spec.id,
-                    document_id=document_id,
-                    statement=spec.statement,
-                    claim_type=spec.claim_type,
-                    query=spec.query,
-                    notes=spec.notes,
-                    source=claim_set.source,
-                    created_at=now,
-                    updated_at=now,
+                _claim_row(
+                    spec, document_id, source=claim_set.source, created_at=now, updated_at=now
                 )
             )
             session.flush()  # the claim row before its quotes (FKs are checked per statement)
@@ -609,10 +613,8 @@ def save_claims(
             continue
         quotes = claim_quotes(session, spec.id)
         searches = claim_search_rows(session, spec.id)
-        before = claim_snapshot(claim, quotes)
-        before["searches"] = [
-            {"role": s.role, "query": s.query, "intent": s.intent} for s in searches
-        ]
+        before = claim_snapshot(claim, quotes, searches)
+        desired = _desired_state(spec, claim, document_id, version, now)
         changed = [key for key in desired if before[key] != desired[key]]
         if not changed:
             report.unchanged.append(spec.id)

@@ -18,21 +18,20 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from evidence.clock import utcnow
 from evidence.errors import DocumentNotFound, InputError
 from evidence.store.models import Claim, ClaimQuote, ClaimRevision, Document, DocumentVersion
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 SLUG_HELP = "lowercase letters, digits, '.', '_' or '-', starting with a letter or digit, ≤ 100"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def content_hash(text: str) -> str:
@@ -243,9 +242,21 @@ def add_document(
     )
 
 
-def claim_snapshot(claim: Claim, quotes: list[ClaimQuote]) -> dict[str, object]:
-    """The claim's state as plain data (stored as JSON in `claim_revision`)."""
-    return {
+class _Search(Protocol):
+    @property
+    def role(self) -> str: ...
+    @property
+    def query(self) -> str: ...
+    @property
+    def intent(self) -> str | None: ...
+
+
+def claim_snapshot(
+    claim: Claim, quotes: list[ClaimQuote], searches: Sequence[_Search] | None = None
+) -> dict[str, object]:
+    """The claim's state as plain data (stored as JSON in `claim_revision`); with `searches`,
+    its saved searches too (the catalog compares them to see whether a claim changed)."""
+    snapshot: dict[str, object] = {
         "id": claim.id,
         "document_id": claim.document_id,
         "statement": claim.statement,
@@ -266,6 +277,11 @@ def claim_snapshot(claim: Claim, quotes: list[ClaimQuote]) -> dict[str, object]:
             for q in quotes
         ],
     }
+    if searches is not None:
+        snapshot["searches"] = [
+            {"role": s.role, "query": s.query, "intent": s.intent} for s in searches
+        ]
+    return snapshot
 
 
 def claim_quotes(session: Session, claim_id: str) -> list[ClaimQuote]:

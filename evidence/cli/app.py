@@ -10,14 +10,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import ValidationError
-from sqlalchemy import Engine, inspect
 
-from evidence.config import Settings, default_database_url, evidence_home
 from evidence.errors import EXIT_INTERRUPTED, ConfigError, EvidenceError
-from evidence.store import db
 
+# Settings (pydantic), SQLAlchemy and Alembic are imported where used: `evidence --help` and
+# `--version` never build an App and must start fast.
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from evidence.config import Settings
     from evidence.pubmed.client import PubMedClient
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +28,8 @@ class App:
     """Per-invocation state: settings and a lazily created engine."""
 
     def __init__(self, settings: Settings) -> None:
+        from evidence.config import default_database_url, evidence_home
+
         self.settings = settings
         self._engine: Engine | None = None
         if settings.database_url == default_database_url():
@@ -37,6 +40,8 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from evidence.store import db
+
             self._engine = db.make_engine(self.settings.database_url)
         return self._engine
 
@@ -46,14 +51,10 @@ class App:
         A brand-new SQLite file (no tables at all) is migrated on first use, so the embedded
         default needs no set-up; anything else that is behind is refused with the fix.
         """
-        engine = self.engine
-        if db.is_sqlite(engine) and not db.current_revisions(engine):
-            with db.connect(engine) as conn:
-                empty = not inspect(conn).get_table_names()
-            if empty:
-                db.upgrade(self.settings.database_url)
-        db.ensure_at_head(engine)
-        return engine
+        from evidence.store import db
+
+        db.ensure_ready(self.engine, self.settings.database_url)
+        return self.engine
 
     def pubmed_client(self, *, batch_size: int | None = None, hint: str = "") -> PubMedClient:
         """An E-utilities client from the settings; no NCBI email is a configuration error."""
@@ -98,6 +99,10 @@ class EvidenceGroup(click.Group):
 
 
 def make_settings(database_url: str | None, email: str | None) -> Settings:
+    from pydantic import ValidationError
+
+    from evidence.config import Settings
+
     overrides: dict[str, Any] = {}
     if database_url:
         overrides["database_url"] = database_url

@@ -114,6 +114,7 @@ def audit(
         evidence audit --no-refresh --claim opioid-withdrawal-relief
         evidence audit --document kratom-withdrawal-article
     """
+    from evidence.config import evidence_home
     from evidence.jobs.audit import DEFAULT_CATALOG, run_audit
 
     hint = " (or use --no-refresh to link what is stored)"
@@ -131,6 +132,7 @@ def audit(
         claim_id=claim_id,
         document_id=document_id,
         notify=notify,
+        report_dir=report_dir or evidence_home() / "report",
     )
     if report.catalog is not None:
         click.echo(report.catalog.summary())
@@ -142,15 +144,7 @@ def audit(
         if line:
             click.echo(line)
     claim_ids = [r.claim_id for r in report.links]
-    if client is None:
-        hits = None
-    else:
-        from evidence.linking.suggestions import hit_counts
-        from evidence.store.db import connect
-
-        with connect(engine) as conn:
-            hits = hit_counts(conn)
-    _print_table(app, claim_ids, hits)
+    _print_table(app, claim_ids, report.hits)
     print_verdicts(report.grades)
     parts = [f"audit: {len(claim_ids)} claim(s)"]
     if client is not None:
@@ -177,14 +171,6 @@ def audit(
     )
     parts.append("verdicts: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
     click.echo("; ".join(parts))
-    from evidence.provenance import read_provenance
-    from evidence.store.db import connect
-
-    with connect(engine) as conn:
-        for warning in read_provenance(conn).warnings:
-            click.echo(f"Not PubMed data: {warning}")
-    from evidence.cli.report import write_report
-    from evidence.config import evidence_home
-
-    index = write_report(app, report_dir or evidence_home() / "report", report.document_id)
-    click.echo(f"report: {index}")
+    for warning in report.warnings:
+        click.echo(f"Not PubMed data: {warning}")
+    click.echo(f"report: {report.index}")

@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlmodel import Session
 
 from evidence.claims import catalog as claims_lib
-from evidence.claims.documents import get_document
+from evidence.claims.documents import claim_snapshot, get_document
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 
@@ -130,35 +130,9 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
         role_hits = hits_by_role(conn, claim_id)
     if as_json:
         payload = {
-            "id": claim.id,
-            "document_id": claim.document_id,
-            "statement": claim.statement,
-            "type": claim.claim_type,
-            "query": claim.query,
-            "searches": [
-                {
-                    "role": s.role,
-                    "query": s.query,
-                    "intent": s.intent,
-                }
-                for s in searches
-            ],
+            **claim_snapshot(claim, quotes, searches),
             "hits_by_search_role": role_hits,
-            "notes": claim.notes,
             "source": claim.source,
-            "revision": claim.revision,
-            "quotes": [
-                {
-                    "quote": q.quote,
-                    "occurrence": q.occurrence,
-                    "start": q.start_offset,
-                    "end": q.end_offset,
-                    "document_version": q.document_version,
-                    "status": q.status,
-                    "status_reason": q.status_reason,
-                }
-                for q in quotes
-            ],
             "history": [
                 {
                     "revision": r.revision,

@@ -23,8 +23,6 @@ from evidence.cli.app import App, pass_app
 from evidence.errors import EvidenceError
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from evidence.jobs.ingest import IngestResult
     from evidence.jobs.ingest import Progress as ProgressFn
 
@@ -69,12 +67,9 @@ def summary_line(result: IngestResult) -> str:
     return f"{result.source}: " + ", ".join(parts) + f" (run {result.run_id})"
 
 
-def regrade(engine: Engine, result: IngestResult) -> None:
-    """Regrade linked claims when the run changed records (a study may have been retracted)."""
-    from evidence.grading.grades import regrade_after_ingest
-
-    c = result.counts
-    grades = regrade_after_ingest(engine, result.run_id, bool(c.new or c.updated or c.deleted))
+def echo_regraded(result: IngestResult) -> None:
+    """One line on the claims regraded after the run, if any."""
+    grades = result.regraded
     if grades:
         changed = [g.claim_id for g in grades if g.changed]
         click.echo(
@@ -110,7 +105,9 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
     for path in files:
         try:
             with _progress_bar(path.name, in_bytes=True) as progress:
-                result = ingest_file(engine, path, batch_size=batch_size, progress=progress)
+                result = ingest_file(
+                    engine, path, batch_size=batch_size, progress=progress, regrade=True
+                )
         except EvidenceError as exc:
             if len(files) == 1:
                 raise
@@ -118,7 +115,7 @@ def ingest(app: App, files: tuple[Path, ...], batch_size: int) -> None:
             failed = exc
             continue
         click.echo(summary_line(result))
-        regrade(engine, result)
+        echo_regraded(result)
     if failed is not None:
         raise click.exceptions.Exit(failed.exit_code)
 
@@ -171,6 +168,7 @@ def search(
             datetype=datetype,
             max_records=max_records,
             progress=progress,
+            regrade=True,
         )
     click.echo(summary_line(result))
-    regrade(engine, result)
+    echo_regraded(result)

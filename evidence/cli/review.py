@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import text
 
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import is_terminal, print_table
@@ -94,8 +93,7 @@ def decide_cmd(
         evidence review decide 12 --accept --reviewer alice
         evidence review decide 12 --stance contradicts --note "dose-dependent" --reviewer bob
     """
-    from evidence.grading.reviews import decide
-    from evidence.store.db import connect
+    from evidence.jobs.review import decide_and_regrade
 
     chosen = [name for name, on in (("--accept", accept), ("--reject", reject)) if on]
     if stance is not None:
@@ -105,15 +103,7 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
-    from evidence.grading.grades import grade_claims
-    from evidence.grading.verdicts import Cause
-
-    with connect(app.ready_engine()) as conn, conn.begin():
-        made = decide(conn, link_id, reviewer, decision, stance, note)
-        claim_id = str(conn.execute(text("SELECT claim_id FROM evidence_link WHERE id = :i"),
-                                    {"i": link_id}).scalar_one())  # fmt: skip
-        cause = Cause("review", f"decision {made.id}", made.reviewer)
-        grades = grade_claims(conn, [claim_id], cause=cause)
+    made, grades = decide_and_regrade(app.ready_engine(), link_id, reviewer, decision, stance, note)
     suffix = f" ({made.stance})" if made.stance else ""
     click.echo(f"link {link_id}: {made.decision}{suffix} by {made.reviewer}")
     _echo_regraded(grades)
@@ -152,19 +142,13 @@ def _override(
     app: App, target: str, target_id: str, setting: str, clear: bool, reviewer: str | None,
     reason: str | None,
 ) -> None:  # fmt: skip
-    from evidence.grading.grades import claims_linked_to, grade_claims
-    from evidence.grading.overrides import set_override
-    from evidence.grading.verdicts import Cause
-    from evidence.store.db import connect
+    from evidence.jobs.review import override_and_regrade
 
     field, value = (setting.strip(), None) if clear else _assignment(setting)
-    with connect(app.ready_engine()) as conn, conn.begin():
-        override_id = set_override(
-            conn, target, target_id, field, value, reviewer=reviewer or "", reason=reason or ""
-        )
-        claims = [target_id] if target == "claim" else claims_linked_to(conn, [int(target_id)])
-        cause = Cause("override", f"override {override_id}", (reviewer or "").strip())
-        grades = grade_claims(conn, claims, cause=cause)
+    override_id, grades = override_and_regrade(
+        app.ready_engine(), target, target_id, field, value,
+        reviewer=reviewer or "", reason=reason or "",
+    )  # fmt: skip
     shown = "cleared" if value is None else f"= {json.dumps(value)}"
     click.echo(f"{target} {target_id}: {field} {shown} (override {override_id})")
     _echo_regraded(grades)

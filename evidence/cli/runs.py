@@ -6,15 +6,13 @@ import json
 
 import click
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import Engine
 
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import print_table
 from evidence.store import articles as store
 from evidence.store import db
 from evidence.store.db import connect
-from evidence.store.models import IngestRun, RefreshRun
 
 
 @click.command()
@@ -30,34 +28,32 @@ def runs(app: App, limit: int, refresh_only: bool) -> None:
         evidence runs --limit 5
         evidence runs --refresh
     """
-    from evidence.jobs.ingest import mark_interrupted_runs
+    from evidence.jobs.ingest import recent_runs
 
     engine = app.ready_engine()
     if refresh_only:
         _refresh_runs(engine, limit)
         return
-    mark_interrupted_runs(engine)
+    found = recent_runs(engine, limit)
     table = Table("run", "kind", "status", "started (UTC)", "secs", "new", "upd", "same",
                   "hist", "del", "req", "source / message")  # fmt: skip
-    with Session(engine) as session:
-        stmt = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)  # type: ignore[union-attr]
-        for run in session.execute(stmt).scalars():
-            secs = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-            table.add_row(
-                str(run.id), run.kind, run.status, run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                f"{secs:.1f}" if secs is not None else "", str(run.n_new), str(run.n_updated),
-                str(run.n_unchanged), str(run.n_skipped), str(run.n_deleted), str(run.n_requests),
-                run.source + (f" — {run.message}" if run.message else ""),
-            )  # fmt: skip
+    for run in found:
+        secs = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        table.add_row(
+            str(run.id), run.kind, run.status, run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{secs:.1f}" if secs is not None else "", str(run.n_new), str(run.n_updated),
+            str(run.n_unchanged), str(run.n_skipped), str(run.n_deleted), str(run.n_requests),
+            run.source + (f" — {run.message}" if run.message else ""),
+        )  # fmt: skip
     print_table(table)
     _refresh_runs(engine, limit)
 
 
 def _refresh_runs(engine: Engine, limit: int) -> None:
     """Refresh runs, if any: status, windows' end day, searches, fetches, changes, errors."""
-    with Session(engine) as session:
-        stmt = select(RefreshRun).order_by(RefreshRun.id.desc()).limit(limit)  # type: ignore[union-attr]
-        rows = list(session.execute(stmt).scalars())
+    from evidence.jobs.refresh import recent_refresh_runs
+
+    rows = recent_refresh_runs(engine, limit)
     if not rows:
         return
     table = Table("refresh", "status", "started (UTC)", "secs", "through", "claims", "failed",

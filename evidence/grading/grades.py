@@ -33,10 +33,11 @@ from typing import Any
 from sqlalchemy import Engine, Table, bindparam, insert, select, text
 from sqlalchemy.engine import Connection
 
+from evidence.clock import utcnow
 from evidence.errors import NotFound
 from evidence.grading.appraisal import Appraisal, StudyFacts, appraise
 from evidence.grading.certainty import ClaimAssessment, ClaimFlags, LinkedStudy, assess
-from evidence.grading.overrides import Override, apply_study_overrides, current_overrides
+from evidence.grading.overrides import Override, current_overrides, effective_appraisals
 from evidence.grading.reviews import REJECTED, Decision, current_decisions, judged_stance
 from evidence.grading.rules import (
     DEFAULT_SCOPE,
@@ -46,7 +47,7 @@ from evidence.grading.rules import (
     reasons_json,
 )
 from evidence.grading.verdicts import Cause, Verdict, current_verdicts, record_verdict
-from evidence.linking import stance as linking
+from evidence.linking.current import is_current
 from evidence.store.db import batched, connect
 from evidence.store.models import StudyAppraisal
 
@@ -63,10 +64,6 @@ __all__ = [
 ]
 
 APPRAISALS: Table = StudyAppraisal.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,7 @@ def _linked(conn: Connection, claim_id: str) -> list[dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
         pmid = int(r.pmid)
-        current = r.method == linking.METHOD and r.method_version == linking.METHOD_VERSION
+        current = is_current(r.method, r.method_version)
         decisions = by_link.get(int(r.id), [])
         entry = out.get(pmid)
         if decisions:
@@ -309,9 +306,7 @@ def assess_claim(
         conn, [e["pmid"] for e in linked], now=now or utcnow(), store=store
     )
     overrides = current_overrides(conn, "study", [str(p) for p in computed])
-    effective = {
-        pmid: apply_study_overrides(a, overrides.get(str(pmid), [])) for pmid, a in computed.items()
-    }
+    effective = effective_appraisals(computed, overrides)
     studies = [
         LinkedStudy(effective[e["pmid"]], e["stance"], e["source"])
         for e in linked

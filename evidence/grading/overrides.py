@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection
 
+from evidence.clock import utcnow
 from evidence.errors import InputError, NotFound
 from evidence.grading.appraisal import Appraisal, letter_for
 from evidence.grading.rules import (
@@ -31,14 +32,17 @@ from evidence.grading.rules import (
 from evidence.store.db import batched
 from evidence.store.models import OVERRIDE_TARGETS, AuditLog, GradingOverride
 
-__all__ = ["STUDY_FIELDS", "Override", "apply_study_overrides", "current_overrides", "set_override"]
+__all__ = [
+    "STUDY_FIELDS",
+    "Override",
+    "apply_study_overrides",
+    "current_overrides",
+    "effective_appraisals",
+    "set_override",
+]
 
 OVERRIDES: Table = GradingOverride.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditLog.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,15 @@ def current_overrides(
             )
         )
     return out
+
+
+def effective_appraisals(
+    computed: Mapping[int, Appraisal], standing: Mapping[str, Sequence[Override]]
+) -> dict[int, Appraisal]:
+    """The effective appraisals: `computed` (pmid -> appraisal) with the study overrides
+    `standing` (`current_overrides(conn, "study", ...)`) applied. Grading and the exports both
+    derive appraisals through this."""
+    return {p: apply_study_overrides(a, standing.get(str(p), [])) for p, a in computed.items()}
 
 
 def apply_study_overrides(appraisal: Appraisal, overrides: Sequence[Override]) -> Appraisal:

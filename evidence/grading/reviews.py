@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.engine import Connection
 
+from evidence.clock import utcnow
 from evidence.errors import InputError, NotFound
 from evidence.store.models import AuditLog, EvidenceLink, ReviewDecision
 from evidence.vocab import DECISIONS, STANCES
@@ -45,6 +46,7 @@ __all__ = [
     "LogEntry",
     "QueueItem",
     "agreement",
+    "claim_of_link",
     "conflicts",
     "current_decisions",
     "decide",
@@ -59,10 +61,6 @@ REJECTED = "rejected"
 LINKS: Table = EvidenceLink.__table__  # type: ignore[attr-defined]
 DECISION_TABLE: Table = ReviewDecision.__table__  # type: ignore[attr-defined]
 AUDIT: Table = AuditLog.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -151,6 +149,11 @@ def _link(conn: Connection, link_id: int) -> Any:
     if row is None:
         raise NotFound(f"no evidence link {link_id}; see: evidence review queue")
     return row
+
+
+def claim_of_link(conn: Connection, link_id: int) -> str:
+    """The claim a link belongs to; NotFound for an unknown link."""
+    return str(_link(conn, link_id).claim_id)
 
 
 def effective_stance(conn: Connection, link_id: int) -> str:

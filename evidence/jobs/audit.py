@@ -22,11 +22,14 @@ from sqlmodel import Session, col
 from evidence.claims import catalog as claims_lib
 from evidence.claims.documents import get_document
 from evidence.claims.searches import SavedSearch
+from evidence.clock import utcnow
 from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade
 from evidence.grading.verdicts import Cause
 from evidence.jobs.steps import link_and_grade, searches_of, select_claims
-from evidence.linking.suggestions import LinkReport, record_hits, utcnow
+from evidence.linking.suggestions import LinkReport, hit_counts, record_hits
+from evidence.outputs.report import collect, write_site
+from evidence.provenance import read_provenance
 from evidence.store.db import connect
 from evidence.store.models import Claim
 
@@ -59,6 +62,12 @@ class AuditReport:
     grades: list[ClaimGrade] = field(default_factory=list)
     #: The document the report is about: --document, else the catalog's.
     document_id: str | None = None
+    #: Query hits per claim after the searches (None when nothing was searched).
+    hits: dict[str, int] | None = None
+    #: Why the stored evidence is not (all) PubMed's (`provenance`), for a banner.
+    warnings: list[str] = field(default_factory=list)
+    #: The report site's index page, when one was written.
+    index: Path | None = None
 
 
 def ensure_catalog(engine: Engine, claim_set: claims_lib.ClaimSet) -> claims_lib.LoadReport | None:
@@ -129,8 +138,10 @@ def run_audit(
     claim_id: str | None = None,
     document_id: str | None = None,
     notify: Notify | None = None,
+    report_dir: Path | None = None,
 ) -> AuditReport:
-    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade.
+    """Load the catalog if needed, refresh hits (unless `client` is None), link, grade, and
+    write the report site into `report_dir` (when given).
 
     `claim_id` / `document_id` narrow the audit to one claim / one document's claims; an
     unknown one fails before anything is written (the catalog is not loaded for nothing).
@@ -145,4 +156,10 @@ def run_audit(
     ref = None if not runs else f"runs {runs[0]}-{runs[-1]}" if len(runs) > 1 else f"run {runs[0]}"
     report.links, report.grades = link_and_grade(engine, claims, Cause("audit", ref))
     report.document_id = document_id or (claim_set.document.id if claim_set.document else None)
+    with connect(engine) as conn:
+        if client is not None:
+            report.hits = hit_counts(conn)
+        report.warnings = list(read_provenance(conn).warnings)
+    if report_dir is not None:
+        report.index = write_site(collect(engine, report.document_id), report_dir)
     return report

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Engine, text
 
 from evidence.grading.verdicts import current_verdicts, verdict_label
-from evidence.linking import stance as linking
+from evidence.linking.current import current_link, current_params
 from evidence.store.db import connect
 
 if TYPE_CHECKING:
@@ -67,11 +67,8 @@ def snapshot(engine: Engine, claim_ids: Sequence[str]) -> Snapshot:
         stances = {
             (str(c), int(p)): str(s)
             for c, p, s in conn.execute(
-                text(
-                    "SELECT claim_id, pmid, stance FROM evidence_link WHERE method = :m "
-                    "AND method_version = :v"
-                ),
-                {"m": linking.METHOD, "v": linking.METHOD_VERSION},
+                text(f"SELECT claim_id, pmid, stance FROM evidence_link WHERE {current_link()}"),
+                current_params(),
             )
             if str(c) in wanted
         }

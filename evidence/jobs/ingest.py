@@ -12,7 +12,6 @@ killed job is still visible in `evidence runs`.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import socket
@@ -25,7 +24,9 @@ from sqlalchemy import Engine, bindparam, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from evidence.clock import utcnow
 from evidence.errors import EvidenceError, InputError
+from evidence.grading.grades import ClaimGrade, regrade_after_ingest
 from evidence.pubmed import parsing
 from evidence.pubmed.parse_worker import Message, encoded_messages, parse_file
 from evidence.store.articles import ArticleWriter, SaveCounts
@@ -58,10 +59,8 @@ class IngestResult:
     resumed: tuple[int, int] | None = None
     #: Phrases and fields the search's esearch did not know (PhraseNotFound ...).
     unknown: list[str] = field(default_factory=list)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    #: Claims regraded after the run (`regrade=True` and the run changed records).
+    regraded: list[ClaimGrade] = field(default_factory=list)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -174,11 +173,17 @@ def _apply(
 
 
 def ingest_file(
-    engine: Engine, path: Path, *, batch_size: int = 1000, progress: Progress | None = None
+    engine: Engine,
+    path: Path,
+    *,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+    regrade: bool = False,
 ) -> IngestResult:
     """Ingest one PubMed XML file (.xml or .xml.gz) in a single transaction.
 
-    A worker process parses while this one writes (see `parse_worker`).
+    A worker process parses while this one writes (see `parse_worker`). With `regrade`, linked
+    claims are regraded when the file changed records (`regrade_changed`).
     """
     if not path.is_file():
         raise InputError(f"{path}: no such file; give the path of a PubMed .xml or .xml.gz file")
@@ -196,7 +201,15 @@ def ingest_file(
         result.counts = SaveCounts()  # rolled back: nothing of this file was kept
         _fail_run(engine, result, exc)
         raise
+    if regrade:
+        result.regraded = regrade_changed(engine, result)
     return result
+
+
+def regrade_changed(engine: Engine, result: IngestResult) -> list[ClaimGrade]:
+    """Regrade linked claims when the run changed records (a study may have been retracted)."""
+    c = result.counts
+    return regrade_after_ingest(engine, result.run_id, bool(c.new or c.updated or c.deleted))
 
 
 def store_bodies(
@@ -279,6 +292,7 @@ def ingest_search(
     datetype: str = "edat",
     max_records: int | None = None,
     progress: Progress | None = None,
+    regrade: bool = False,
 ) -> IngestResult:
     """Search PubMed, fetch every hit in batches and store them, committing per batch.
 
@@ -331,4 +345,16 @@ def ingest_search(
         result.requests = client.stats.requests
         _fail_run(engine, result, exc)
         raise
+    if regrade:
+        result.regraded = regrade_changed(engine, result)
     return result
+
+
+def recent_runs(engine: Engine, limit: int) -> list[IngestRun]:
+    """The latest ingest runs, newest first; runs of processes that died are marked first."""
+    mark_interrupted_runs(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        stmt = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)  # type: ignore[union-attr]
+        found = list(session.execute(stmt).scalars())
+        session.expunge_all()
+    return found

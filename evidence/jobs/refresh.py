@@ -43,8 +43,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Table, insert, select, text, update
+from sqlmodel import Session
 
 from evidence.claims.searches import SavedSearch, searches_hash
+from evidence.clock import utcnow
 from evidence.errors import EXIT_NOTHING_NEW, EXIT_PARTIAL, PubMedError, PubMedUnavailable
 from evidence.grading.verdicts import Cause
 from evidence.jobs import digest as digest_lib
@@ -80,10 +82,6 @@ CLAIM_RUNS: Table = RefreshClaim.__table__  # type: ignore[attr-defined]
 ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
 
 Notify = Callable[[str], None]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -476,3 +474,12 @@ def _finish(
                 else None,
             )
         )
+
+
+def recent_refresh_runs(engine: Engine, limit: int) -> list[RefreshRun]:
+    """The latest refresh runs, newest first."""
+    with Session(engine, expire_on_commit=False) as session:
+        stmt = select(RefreshRun).order_by(RefreshRun.id.desc()).limit(limit)  # type: ignore[union-attr]
+        found = list(session.execute(stmt).scalars())
+        session.expunge_all()
+    return found

@@ -14,10 +14,11 @@ from sqlmodel import Session, col
 
 from evidence.claims.documents import get_document
 from evidence.claims.searches import SavedSearch, claim_searches
+from evidence.clock import utcnow
 from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade, grade_claims
 from evidence.grading.verdicts import Cause
-from evidence.linking.suggestions import LinkReport, corpus_stats, link_claim, utcnow
+from evidence.linking.suggestions import LinkReport, corpus_stats, link_claim
 from evidence.store.db import connect
 from evidence.store.models import Claim
 

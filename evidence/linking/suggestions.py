@@ -42,7 +42,9 @@ from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.engine import Connection
 
 from evidence.claims.searches import join_roles
+from evidence.clock import utcnow
 from evidence.linking import stance as linking
+from evidence.linking.current import current_link, current_params
 from evidence.store import search_index
 from evidence.store.models import Claim, ClaimHit, EvidenceLink
 
@@ -73,10 +75,6 @@ NOT_EVIDENCE_TYPES = frozenset(
 
 LINKS: Table = EvidenceLink.__table__  # type: ignore[attr-defined]
 HITS: Table = ClaimHit.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --- retrieval -------------------------------------------------------------------------------
@@ -240,10 +238,9 @@ def link_claim(
         for row in conn.execute(
             text(
                 "SELECT id, pmid, origin, retrieval_score, relevance, stance, confidence, "
-                "rationale FROM evidence_link WHERE claim_id = :c AND method = :m "
-                "AND method_version = :v"
+                f"rationale FROM evidence_link WHERE claim_id = :c AND {current_link()}"
             ),
-            {"c": claim.id, "m": linking.METHOD, "v": linking.METHOD_VERSION},
+            {"c": claim.id, **current_params()},
         )
     }
     # Rows kept from earlier links hold neutral slots too, or every re-link would add more.
@@ -374,10 +371,10 @@ def stance_counts(conn: Connection) -> dict[str, Counter[str]]:
     out: dict[str, Counter[str]] = {}
     for claim_id, stance, n in conn.execute(
         text(
-            "SELECT claim_id, stance, count(*) FROM evidence_link WHERE method = :m "
-            "AND method_version = :v GROUP BY claim_id, stance"
+            f"SELECT claim_id, stance, count(*) FROM evidence_link WHERE {current_link()} "
+            "GROUP BY claim_id, stance"
         ),
-        {"m": linking.METHOD, "v": linking.METHOD_VERSION},
+        current_params(),
     ):
         out.setdefault(str(claim_id), Counter())[str(stance)] = int(n)
     return out
@@ -388,10 +385,10 @@ def top_links(conn: Connection, claim_id: str, n: int = 3) -> list[tuple[int, st
     rows = conn.execute(
         text(
             "SELECT pmid, stance, relevance FROM evidence_link WHERE claim_id = :c "
-            "AND method = :m AND method_version = :v AND stance <> 'neutral' "
+            f"AND {current_link()} AND stance <> 'neutral' "
             "ORDER BY relevance DESC, pmid LIMIT :n"
         ),
-        {"c": claim_id, "m": linking.METHOD, "v": linking.METHOD_VERSION, "n": n},
+        {"c": claim_id, "n": n, **current_params()},
     )
     return [(int(p), str(s), float(r)) for p, s, r in rows]
 

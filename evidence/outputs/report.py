@@ -36,7 +36,7 @@ from evidence.errors import InputError
 from evidence.grading.grades import ClaimGrade, assess_claim
 from evidence.grading.rules import GRADING_VERSION
 from evidence.grading.verdicts import Verdict, current_verdicts, verdict_history, verdict_label
-from evidence.linking import stance as linking
+from evidence.linking.current import current_link, current_params
 from evidence.provenance import Provenance, read_provenance
 from evidence.store.db import connect
 from evidence.store.models import Claim, ClaimQuote, IngestRun, RefreshRun
@@ -126,10 +126,9 @@ def _rationales(conn: Connection, claim_id: str) -> tuple[dict[int, list[Any]], 
     rows = conn.execute(
         text(
             "SELECT l.pmid, l.rationale, a.abstract FROM evidence_link l JOIN article a "
-            "ON a.pmid = l.pmid WHERE l.claim_id = :c AND l.method = :m "
-            "AND l.method_version = :v"
+            f"ON a.pmid = l.pmid WHERE l.claim_id = :c AND {current_link('l')}"
         ),
-        {"c": claim_id, "m": linking.METHOD, "v": linking.METHOD_VERSION},
+        {"c": claim_id, **current_params()},
     ).all()
     rationales = {int(p): json.loads(r or "[]") for p, r, _ in rows}
     abstracts = {int(p): str(a or "") for p, _, a in rows}

@@ -28,7 +28,6 @@ import contextvars
 import datetime as dt
 import http.client
 import logging
-import os
 import random
 import re
 import threading
@@ -41,8 +40,6 @@ from functools import partial
 from typing import TypeVar
 from urllib.error import HTTPError
 from urllib.parse import urlencode, urlsplit
-
-from Bio import Entrez
 
 from evidence.errors import ConfigError, InputError, PubMedQueryError, PubMedUnavailable
 from evidence.provenance import NCBI_ENDPOINT
@@ -75,6 +72,12 @@ DATETYPES = ("edat", "mdat", "pdat")
 _ENV_BASE_URL = "EVIDENCE_EUTILS_URL"
 
 _T = TypeVar("_T")
+
+#: One HTTP request to an E-utility: (utility name, query parameters including email, tool and
+#: api_key) -> (response body, HTTP status). Failures raise `urllib.error.HTTPError` (an HTTP
+#: error status) or `OSError` (network). The default is `EntrezTransport` (Biopython);
+#: unit tests pass a function that answers from memory.
+Transport = Callable[[str, dict[str, object]], tuple[bytes, int]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,6 +176,51 @@ def _ensure_router_installed() -> None:
             urllib.request.install_opener(urllib.request.build_opener(_ROUTER))
         elif _ROUTER not in getattr(opener, "handlers", ()):
             opener.add_handler(_ROUTER)
+
+
+class EntrezTransport:
+    """The real transport: ``Bio.Entrez`` over urllib, routed to the client's base URL."""
+
+    def __init__(self, route: _Route, *, email: str, tool: str, api_key: str | None) -> None:
+        from Bio import Entrez  # here, not at import: Biopython is slow to import
+
+        self._route = route
+        # Module-wide Biopython settings.  Each call also passes email/tool/api_key explicitly,
+        # so several clients in one process cannot pick up each other's identity.
+        # (Biopython declares these as None-initialised globals, hence the type: ignores.)
+        Entrez.email = email  # type: ignore[assignment]
+        Entrez.tool = tool
+        Entrez.api_key = api_key  # type: ignore[assignment]
+        Entrez.max_tries = 1
+
+    def __call__(self, util: str, kwargs: dict[str, object]) -> tuple[bytes, int]:
+        """One HTTP request through Biopython (which must not retry: ``max_tries = 1``)."""
+        from Bio import Entrez
+
+        Entrez.max_tries = 1
+        token = _ROUTE.set(self._route)
+        try:
+            _ensure_router_installed()
+            if util == "esearch":
+                handle = Entrez.esearch(**kwargs)  # type: ignore[no-untyped-call]
+            elif util == "efetch":
+                handle = Entrez.efetch(**kwargs)  # type: ignore[no-untyped-call]
+            elif util == "epost":
+                handle = Entrez.epost(**kwargs)  # type: ignore[no-untyped-call]
+            else:  # pragma: no cover - programming error
+                raise ValueError(f"unknown E-utility {util!r}")
+            # Biopython wraps text/plain responses in a TextIOWrapper; read the bytes beneath.
+            raw = getattr(handle, "buffer", handle)
+            try:
+                body = raw.read()
+                status = int(getattr(raw, "status", 200) or 200)
+            finally:
+                handle.close()
+        finally:
+            _ROUTE.reset(token)
+        if isinstance(body, str):  # pragma: no cover - defensive
+            body = body.encode("utf-8")
+        return bytes(body), status
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -289,11 +337,15 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class PubMedClient:
     """E-utilities for PubMed over ``Bio.Entrez``: search to history windows, fetch raw XML.
 
-    ``base_url`` (default: ``$EVIDENCE_EUTILS_URL``, else NCBI) routes every request to a
+    ``base_url`` (default: NCBI; `evidence.config.Settings.eutils_url` reads
+    ``$EVIDENCE_EUTILS_URL``: the client never reads the environment) routes every request to a
     mirror or a local stand-in.  ``limiter`` defaults to the host-wide NCBI limiter
     (3 req/s, 10 with ``api_key``).  Retries: ``max_tries`` attempts per request, waiting
     ``backoff * 2**n`` seconds (half to full, randomised; capped at ``max_backoff``) between them.
     One client is meant for one thread at a time.
+
+    ``transport``, ``sleep`` (backoff waits), ``clock`` (monotonic seconds, for request timings)
+    and ``today`` default to the real ones; unit tests inject their own.
     """
 
     def __init__(
@@ -309,6 +361,10 @@ class PubMedClient:
         max_backoff: float = 60.0,
         limiter: RateLimiter | None = None,
         timeout: float = 60.0,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         email = (email or "").strip()
         if not _EMAIL_RE.match(email):
@@ -329,8 +385,6 @@ class PubMedClient:
         if not (backoff >= 0 and max_backoff >= 0 and timeout > 0):
             raise ConfigError("backoff and max_backoff must be >= 0 and timeout > 0")
 
-        if base_url is None:
-            base_url = os.environ.get(_ENV_BASE_URL, "").strip() or None
         self.base_url = _normalise_base_url(base_url) if base_url else NCBI_EUTILS_URL
         self.email = email
         self.tool = tool
@@ -349,16 +403,14 @@ class PubMedClient:
         # Ids behind posted windows, so an expired one can be posted again (bounded).
         self._posted: OrderedDict[tuple[str, str], tuple[int, ...]] = OrderedDict()
         self._rng = random.Random()
-        self._sleep: Callable[[float], None] = time.sleep
-        self._today: Callable[[], dt.date] = dt.date.today
-
-        # Module-wide Biopython settings.  Each call also passes email/tool/api_key explicitly,
-        # so several clients in one process cannot pick up each other's identity.
-        # (Biopython declares these as None-initialised globals, hence the type: ignores.)
-        Entrez.email = email  # type: ignore[assignment]
-        Entrez.tool = tool
-        Entrez.api_key = key  # type: ignore[assignment]
-        Entrez.max_tries = 1
+        self._sleep = sleep
+        self._clock = clock
+        self._today = today
+        self._transport: Transport = (
+            transport
+            if transport is not None
+            else EntrezTransport(self._route, email=email, tool=tool, api_key=key)
+        )
 
     def __repr__(self) -> str:
         return (
@@ -688,7 +740,7 @@ class PubMedClient:
         for attempt in range(1, self.max_tries + 1):
             self.limiter.acquire()
             setattr(self.stats, util, getattr(self.stats, util) + 1)
-            started = time.monotonic()
+            started = self._clock()
             retry_after: float | None = None
             throttled = False
             try:
@@ -763,7 +815,7 @@ class PubMedClient:
         )
 
     def _call(self, util: str, params: Mapping[str, object]) -> tuple[bytes, int]:
-        """One HTTP request through Biopython (which must not retry: ``max_tries = 1``)."""
+        """One HTTP request through the transport (which must not retry)."""
         kwargs = dict(params)
         kwargs.update(
             email=self.email,
@@ -771,30 +823,7 @@ class PubMedClient:
             # An explicit None also overrides a key another client left in Entrez.api_key.
             api_key=self._api_key.reveal() if self._api_key else None,
         )
-        Entrez.max_tries = 1
-        token = _ROUTE.set(self._route)
-        try:
-            _ensure_router_installed()
-            if util == "esearch":
-                handle = Entrez.esearch(**kwargs)  # type: ignore[no-untyped-call]
-            elif util == "efetch":
-                handle = Entrez.efetch(**kwargs)  # type: ignore[no-untyped-call]
-            elif util == "epost":
-                handle = Entrez.epost(**kwargs)  # type: ignore[no-untyped-call]
-            else:  # pragma: no cover - programming error
-                raise ValueError(f"unknown E-utility {util!r}")
-            # Biopython wraps text/plain responses in a TextIOWrapper; read the bytes beneath.
-            raw = getattr(handle, "buffer", handle)
-            try:
-                body = raw.read()
-                status = int(getattr(raw, "status", 200) or 200)
-            finally:
-                handle.close()
-        finally:
-            _ROUTE.reset(token)
-        if isinstance(body, str):  # pragma: no cover - defensive
-            body = body.encode("utf-8")
-        return bytes(body), status
+        return self._transport(util, kwargs)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         base = min(self.max_backoff, self.backoff * 2.0 ** min(attempt - 1, 60))
@@ -831,7 +860,7 @@ class PubMedClient:
                 "%s status=%s %.3fs %d bytes params=%s",
                 util,
                 status if status is not None else "-",
-                time.monotonic() - started,
+                self._clock() - started,
                 nbytes,
                 self._scrub(repr(_summarise(params))),
             )

@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
@@ -137,6 +137,18 @@ def head_revisions(url: str) -> tuple[str, ...]:
 def current_revisions(engine: Engine) -> tuple[str, ...]:
     with connect(engine) as conn:
         return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+def ensure_ready(engine: Engine, url: str) -> None:
+    """Make sure the database is at the code's schema head: a brand-new SQLite file (no tables
+    at all) is migrated, so the embedded default needs no set-up; anything else that is behind
+    is refused with the fix (`SchemaOutOfDate`)."""
+    if is_sqlite(engine) and not current_revisions(engine):
+        with connect(engine) as conn:
+            empty = not inspect(conn).get_table_names()
+        if empty:
+            upgrade(url)
+    ensure_at_head(engine)
 
 
 def ensure_at_head(engine: Engine) -> None:

@@ -36,10 +36,10 @@ from sqlalchemy.engine import Connection
 
 from evidence.errors import InputError, NotFound
 from evidence.grading.appraisal import Appraisal
-from evidence.grading.overrides import apply_study_overrides, current_overrides
+from evidence.grading.overrides import current_overrides, effective_appraisals
 from evidence.grading.rules import TIER
 from evidence.grading.verdicts import verdict_label
-from evidence.linking import stance as linking
+from evidence.linking.current import current_link, current_params
 from evidence.outputs.export.dictionary import TableSpec, coerce, empty_frame
 from evidence.store.db import batched, connect, ensure_at_head, is_sqlite, make_engine
 from evidence.vocab import is_design
@@ -134,7 +134,7 @@ def check_claim(conn: Connection, claim: str) -> None:
 # A link's stance after review, its rank among the links of the same claim and article (the
 # first counts, as in grading) and whether the article was deleted by then. `{claim}` is
 # replaced by a filter on l.claim_id, or nothing.
-_JUDGED = """
+_JUDGED = f"""
 latest AS (
     SELECT d.link_id, max(d.id) AS decision_id, count(DISTINCT d.reviewer) AS n_reviewers
     FROM review_decision d WHERE d.decided_at <= :as_of GROUP BY d.link_id
@@ -149,15 +149,13 @@ judged AS (
         l.relevance, l.confidence, l.retrieval_score, l.origin AS retrieved_by,
         h.search_roles, l.rationale,
         l.method, l.method_version, l.created_at, l.updated_at,
-        CASE WHEN d.id IS NOT NULL OR (l.method = :method AND l.method_version = :version)
-             THEN 1 ELSE 0 END AS may_count,
+        CASE WHEN d.id IS NOT NULL OR ({current_link("l")}) THEN 1 ELSE 0 END AS may_count,
         CASE WHEN a.is_deleted AND (a.deleted_at IS NULL OR a.deleted_at <= :as_of)
              THEN 1 ELSE 0 END AS deleted,
         row_number() OVER (
             PARTITION BY l.claim_id, l.pmid
             ORDER BY COALESCE(d.id, 0) DESC,
-                     CASE WHEN l.method = :method AND l.method_version = :version
-                          THEN 1 ELSE 0 END DESC,
+                     CASE WHEN {current_link("l")} THEN 1 ELSE 0 END DESC,
                      l.id DESC
         ) AS rank
     FROM evidence_link l
@@ -165,7 +163,7 @@ judged AS (
     LEFT JOIN latest ON latest.link_id = l.id
     LEFT JOIN review_decision d ON d.id = latest.decision_id
     LEFT JOIN claim_hit h ON h.claim_id = l.claim_id AND h.pmid = l.pmid
-    WHERE l.created_at <= :as_of {claim}
+    WHERE l.created_at <= :as_of {{claim}}
 )"""
 _COUNTS = "rank = 1 AND may_count = 1 AND deleted = 0"
 
@@ -337,24 +335,28 @@ def _finish_studies(
     frame["authors"] = ["; ".join(authors.get(p, [])) for p in pmids]
     frame["publication_types"] = ["; ".join(types.get(p, [])) for p in pmids]
     frame["overridden"] = ["; ".join(o.field for o in overrides.get(p, [])) for p in pmids]
-    for i, row in frame.iterrows():
-        mine = overrides.get(int(row["pmid"]), [])
-        if not mine or not is_design(row["design"]):
-            continue  # no override, or never appraised (an override needs an appraisal)
-        effective = apply_study_overrides(
-            Appraisal(
-                pmid=int(row["pmid"]),
-                design=row["design"],
-                cebm_level=int(row["cebm_level"]),
-                population=str(row["population"]),
-                species=tuple(json.loads(row["species"])),
-                sample_size=None if pd.isna(row["sample_size"]) else int(row["sample_size"]),
-                rob_flags=tuple(json.loads(row["rob_flags"])),
-                status=str(row["status"]),
-                letter=str(row["grade"]),
-            ),
-            mine,
+    # Overridden and appraised rows (an override needs an appraisal to act on) as stored ...
+    computed = {
+        int(row["pmid"]): Appraisal(
+            pmid=int(row["pmid"]),
+            design=row["design"],
+            cebm_level=int(row["cebm_level"]),
+            population=str(row["population"]),
+            species=tuple(json.loads(row["species"])),
+            sample_size=None if pd.isna(row["sample_size"]) else int(row["sample_size"]),
+            rob_flags=tuple(json.loads(row["rob_flags"])),
+            status=str(row["status"]),
+            letter=str(row["grade"]),
         )
+        for _, row in frame.iterrows()
+        if overrides.get(int(row["pmid"])) and is_design(row["design"])
+    }
+    # ... and with the overrides applied, as grading applies them.
+    effective_by_pmid = effective_appraisals(computed, standing)
+    for i, row in frame.iterrows():
+        effective = effective_by_pmid.get(int(row["pmid"]))
+        if effective is None:
+            continue
         frame.at[i, "design"] = effective.design
         frame.at[i, "cebm_level"] = effective.cebm_level
         frame.at[i, "population"] = effective.population
@@ -456,8 +458,7 @@ def iter_frames(
     stmt = text(_sql(spec.name, claim)).bindparams(_as_of_param())
     params: dict[str, Any] = {
         "as_of": _bound(as_of),
-        "method": linking.METHOD,
-        "version": linking.METHOD_VERSION,
+        **current_params(),
     }
     if claim is not None:
         params["claim"] = claim
