@@ -6,6 +6,7 @@ The CLI turns each `EvidenceError` into one line on stderr and exits with the cl
     code  class                       meaning
        1  EvidenceError               anything the user can fix; the message says how
        3  ├── ConfigError             a setting is missing or malformed (e.g. no NCBI email)
+       3  │   └── ModelError          a model file of the trained linker is missing or corrupt
        4  ├── DatabaseError           the database cannot be reached or opened
        4  │   └── SchemaOutOfDate     the database is behind (or ahead of) the code's migrations
       75  ├── LockHeld                another run holds the job's lock (sysexits EX_TEMPFAIL)
@@ -42,6 +43,10 @@ class EvidenceError(Exception):
 
 class ConfigError(EvidenceError):
     exit_code = 3
+
+
+class ModelError(ConfigError):
+    """A model directory or file is missing or unreadable; the message names the fix."""
 
 
 class DatabaseError(EvidenceError):

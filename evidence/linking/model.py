@@ -25,7 +25,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from evidence.errors import ConfigError
+from evidence.errors import ModelError
 
 __all__ = ["LABELS", "Aggregate", "Embedder", "ModelError", "StanceModel", "aggregate"]
 
@@ -38,10 +38,6 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
 }
 BATCH = 64
 THREADS = 2
-
-
-class ModelError(ConfigError):
-    """A model directory or file is missing or unreadable; the message names the fix (exit 3)."""
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
