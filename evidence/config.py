@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
@@ -44,6 +45,11 @@ class Settings(BaseSettings):
     # (doubled per retry, with jitter, capped at a minute).
     eutils_max_tries: int = Field(default=6, ge=1, le=20)
     eutils_backoff: float = Field(default=1.0, ge=0.0, le=60.0)
+    # The linker that suggests links (`evidence.linking.linkers`): the trained model by
+    # default, "lexical" as the named fallback; EVIDENCE_STANCE_MODEL names another model
+    # directory of the same format.
+    linker: Literal["trained", "lexical"] = "trained"
+    stance_model: Path | None = None
 
     def api_key(self) -> str | None:
         """The API key in clear, for the one place that sends it to NCBI."""

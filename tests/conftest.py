@@ -43,6 +43,13 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("EVIDENCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EVIDENCE_RATELIMIT_FILE", str(tmp_path / "eutils.ratelimit"))
+    # The pipeline's tests run the lexical linker: deterministic by construction, fast, and
+    # what their expected links were written for. The trained default (and the audit with it)
+    # is tested in tests/test_trained_linker.py, which sets EVIDENCE_LINKER itself.
+    monkeypatch.setenv("EVIDENCE_LINKER", "lexical")
+    from evidence.linking import current, linkers
+
+    monkeypatch.setattr(current, "_choice", linkers.LinkerChoice("lexical"))
     # pytest-xdist workers start with COLUMNS=80 (no terminal to ask); piped tables read
     # COLUMNS, so without this a worker would wrap tables that a serial run keeps whole.
     monkeypatch.delenv("COLUMNS", raising=False)

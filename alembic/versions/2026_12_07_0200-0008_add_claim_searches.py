@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("query", sa.Text(), nullable=False),
         sa.Column("intent", sa.Text(), nullable=True),
+        sa.Column("statement", sa.Text(), nullable=True),
         sa.CheckConstraint(
             "role IN ('direct', 'counter', 'mechanism', 'background')",
             name=op.f("ck_claim_search_role"),

@@ -65,7 +65,7 @@ assert set(CLAIM_TYPE_HELP) == set(CLAIM_TYPES)
 CATALOG_KEYS = {"document", "claim"}
 DOCUMENT_KEYS = {"path", "id", "title", "url"}
 CLAIM_KEYS = {"id", "statement", "type", "quotes", "query", "search", "notes"}
-SEARCH_KEYS = {"role", "query", "intent"}
+SEARCH_KEYS = {"role", "query", "intent", "statement"}
 QUOTE_KEYS = {"text", "occurrence"}
 ROW_KEYS = {"id", "text", "query", "type", "notes"}
 
@@ -326,12 +326,28 @@ def _parse_searches(
             problems.add(where, cid, f"{what} ({role}): 'intent' must be one line of text")
             ok = False
             continue
+        statement = item.get("statement")
+        if statement is not None and (
+            role != "counter" or not isinstance(statement, str) or "\n" in statement.strip()
+        ):
+            problems.add(
+                where, cid, f"{what} ({role}): 'statement' is one line, on a counter search only"
+            )
+            ok = False
+            continue
         normal = " ".join(query.split())
         if any(" ".join(s.query.split()) == normal for s in searches):
             problems.add(where, cid, f"{what} ({role}) repeats an earlier search's query")
             ok = False
             continue
-        searches.append(SavedSearch(role, query.strip(), (intent or "").strip() or None))
+        searches.append(
+            SavedSearch(
+                role,
+                query.strip(),
+                (intent or "").strip() or None,
+                (statement or "").strip() or None,
+            )
+        )
     if ok and not any(s.role == "direct" for s in searches):
         problems.add(where, cid, "no direct search; a claim needs one that finds evidence about it")
         ok = False
@@ -674,7 +690,7 @@ def _write_searches(session: Session, spec: ClaimSpec, old: list[ClaimSearch]) -
         if row is None:
             row = ClaimSearch(claim_id=spec.id, position=position, role=s.role, query=s.query)
             session.add(row)
-        row.role, row.query, row.intent = s.role, s.query, s.intent
+        row.role, row.query, row.intent, row.statement = s.role, s.query, s.intent, s.statement
     for row in old[len(spec.searches) :]:
         session.delete(row)
 

@@ -249,6 +249,8 @@ class _Search(Protocol):
     def query(self) -> str: ...
     @property
     def intent(self) -> str | None: ...
+    @property
+    def statement(self) -> str | None: ...
 
 
 def claim_snapshot(
@@ -279,7 +281,8 @@ def claim_snapshot(
     }
     if searches is not None:
         snapshot["searches"] = [
-            {"role": s.role, "query": s.query, "intent": s.intent} for s in searches
+            {"role": s.role, "query": s.query, "intent": s.intent, "statement": s.statement}
+            for s in searches
         ]
     return snapshot
 

@@ -53,6 +53,7 @@ class SavedSearch:
     role: str
     query: str
     intent: str | None = None
+    statement: str | None = None  # counter searches: what refuting evidence would state
 
 
 def claim_searches(conn: Connection, claim_ids: Sequence[str]) -> dict[str, list[SavedSearch]]:
@@ -60,12 +61,19 @@ def claim_searches(conn: Connection, claim_ids: Sequence[str]) -> dict[str, list
     out: dict[str, list[SavedSearch]] = {}
     for chunk in batched(list(claim_ids)):
         rows = conn.execute(
-            select(SEARCHES.c.claim_id, SEARCHES.c.role, SEARCHES.c.query, SEARCHES.c.intent)
+            select(
+                SEARCHES.c.claim_id,
+                SEARCHES.c.role,
+                SEARCHES.c.query,
+                SEARCHES.c.intent,
+                SEARCHES.c.statement,
+            )
             .where(SEARCHES.c.claim_id.in_(chunk))
             .order_by(SEARCHES.c.claim_id, SEARCHES.c.position)
         )
-        for claim_id, role, query, intent in rows:
-            out.setdefault(str(claim_id), []).append(SavedSearch(str(role), str(query), intent))
+        for claim_id, role, query, intent, statement in rows:
+            found = SavedSearch(str(role), str(query), intent, statement)
+            out.setdefault(str(claim_id), []).append(found)
     return out
 
 

@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("evidence.cli.dbcmd", "db_group", "Create and migrate the database schema (Alembic)."),
     "docs": ("evidence.cli.docs", "docs", "Documents that make claims: their texts, hashes and "
              "versions."),
+    "embed": ("evidence.cli.audit", "embed", "Embed every stored abstract for hybrid "
+              "retrieval, ahead of linking."),
     "export": ("evidence.cli.export", "export", "Export TABLE for analysts: claims, studies, "
                "links, verdict_history, runs, audit; `all` of them into a directory with "
                "datadictionary.csv/.md and manifest.json; or a claim's evidence as `ris` or "

@@ -29,9 +29,11 @@ class App:
 
     def __init__(self, settings: Settings) -> None:
         from evidence.config import default_database_url, evidence_home
+        from evidence.linking import current, linkers
 
         self.settings = settings
         self._engine: Engine | None = None
+        current.use(linkers.LinkerChoice(settings.linker, settings.stance_model))
         if settings.database_url == default_database_url():
             # The embedded default needs no set-up: its data directory is made here (a
             # database URL the user gives never creates directories; see db.make_engine).

@@ -49,23 +49,43 @@ def _print_table(app: App, claim_ids: list[str], hits: dict[str, int] | None) ->
     print_table(table)
 
 
+LINKER_OPTION = click.option(
+    "--linker",
+    type=click.Choice(["trained", "lexical"]),
+    default=None,
+    help="The linker: the trained model (default; EVIDENCE_LINKER) or the lexical fallback.",
+)
+
+
+def _use_linker(app: App, name: str | None) -> None:
+    if name is not None:
+        from evidence.linking import current, linkers
+
+        current.use(linkers.LinkerChoice(name, app.settings.stance_model))  # type: ignore[arg-type]
+
+
 @click.command()
 @click.option("--claim", "claim_id", metavar="ID", help="Link only this claim.")
+@LINKER_OPTION
 @pass_app
-def link(app: App, claim_id: str | None) -> None:
+def link(app: App, claim_id: str | None, linker: str | None) -> None:
     """Suggest evidence links for claims from what the database holds (no PubMed requests).
 
-    Candidates are each claim's stored query hits plus full-text matches over the whole local
-    corpus; the lexical stance method suggests supports / contradicts / neutral with rationale
-    sentences. Re-linking updates suggestions in place and never deletes one.
+    Candidates are each claim's stored hits (every search role) plus full-text matches over
+    the whole local corpus, ranked by full text fused with embedding similarity; the trained
+    model picks rationale sentences (findings only) and suggests supports / contradicts /
+    neutral. Re-linking updates suggestions in place and never deletes one; another method or
+    version adds its own rows beside the old ones.
 
     Example:
 
     \b
         evidence link --claim opioid-withdrawal-relief
+        evidence link --linker lexical
     """
     from evidence.jobs.steps import link_claims, select_claims
 
+    _use_linker(app, linker)
     engine = app.ready_engine()
     claims = select_claims(engine, claim_id)
     if not claims:
@@ -87,6 +107,7 @@ def link(app: App, claim_id: str | None) -> None:
 @click.option("--no-refresh", is_flag=True, help="Link what is stored; no PubMed requests.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               metavar="DIR", help="Report directory (default: EVIDENCE_HOME/report).")  # fmt: skip
+@LINKER_OPTION
 @pass_app
 def audit(
     app: App,
@@ -95,6 +116,7 @@ def audit(
     document_id: str | None,
     no_refresh: bool,
     report_dir: Path | None,
+    linker: str | None,
 ) -> None:
     """Load the claim catalog if needed, run each claim's searches, link, grade, report.
 
@@ -117,6 +139,7 @@ def audit(
     from evidence.config import evidence_home
     from evidence.jobs.audit import DEFAULT_CATALOG, run_audit
 
+    _use_linker(app, linker)
     hint = " (or use --no-refresh to link what is stored)"
     client = None if no_refresh else app.pubmed_client(hint=hint)
     engine = app.ready_engine()
@@ -174,3 +197,33 @@ def audit(
     for warning in report.warnings:
         click.echo(f"Not PubMed data: {warning}")
     click.echo(f"report: {report.index}")
+
+
+@click.command()
+@pass_app
+def embed(app: App) -> None:
+    """Embed every stored abstract for hybrid retrieval, ahead of linking.
+
+    Linking embeds the articles a claim can reach on demand and keeps the vectors (once per
+    article revision); this embeds the whole corpus at once, with a progress bar, committing
+    each batch so an interrupted run keeps its work.
+
+    Example:
+
+    \b
+        evidence embed
+    """
+    from rich.progress import Progress
+
+    from evidence.jobs.steps import embed_all
+    from evidence.linking import current
+
+    engine = app.ready_engine()
+    with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("embedding", total=None)
+
+        def progress(done: int, todo: int) -> None:
+            bar.update(task, completed=done, total=todo)
+
+        embedded, total = embed_all(engine, current.choice(), progress)
+    click.echo(f"embedded {embedded} of {total} article(s)")

@@ -156,6 +156,8 @@ def show(app: App, claim_id: str, as_json: bool) -> None:
     for n, s in enumerate(searches, 1):
         out.append(f"search {n} ({s.role}): {s.query}")
         out.append(f"  intent: {s.intent or '-'}")
+        if s.statement:
+            out.append(f"  judged against: {s.statement} (support for it contradicts the claim)")
     if role_hits:
         counts = ", ".join(
             f"{role} {role_hits[role]}" for role in SEARCH_ROLES if role in role_hits

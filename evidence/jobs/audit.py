@@ -27,6 +27,7 @@ from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade
 from evidence.grading.verdicts import Cause
 from evidence.jobs.steps import link_and_grade, searches_of, select_claims
+from evidence.linking import current, linkers
 from evidence.linking.suggestions import LinkReport, hit_counts, record_hits
 from evidence.outputs.report import collect, write_site
 from evidence.provenance import read_provenance
@@ -148,6 +149,7 @@ def run_audit(
     """
     claim_set = claims_lib.parse_catalog(catalog)
     _check_names(engine, claim_set, claim_id, document_id)
+    linkers.load(current.choice())  # a missing model fails here, before anything is written
     report = AuditReport(catalog=ensure_catalog(engine, claim_set))
     claims = select_claims(engine, claim_id, document_id)
     if client is not None:

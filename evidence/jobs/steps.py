@@ -7,7 +7,7 @@ jobs from importing each other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, select
 from sqlmodel import Session, col
@@ -18,6 +18,7 @@ from evidence.clock import utcnow
 from evidence.errors import ClaimNotFound
 from evidence.grading.grades import ClaimGrade, grade_claims
 from evidence.grading.verdicts import Cause
+from evidence.linking import current, linkers
 from evidence.linking.suggestions import LinkReport, corpus_stats, link_claim
 from evidence.store.db import connect
 from evidence.store.models import Claim
@@ -77,8 +78,9 @@ def searches_of(engine: Engine, claims: Sequence[Claim]) -> dict[str, list[Saved
 
 
 def _link(conn: Connection, claims: list[Claim], now: dt.datetime) -> list[LinkReport]:
+    linker = linkers.load(current.choice())  # before any write: a model error leaves nothing
     stats = corpus_stats(conn)  # IDF over the whole local corpus, once for all claims
-    return [link_claim(conn, claim, stats=stats, now=now) for claim in claims]
+    return [link_claim(conn, claim, linker=linker, stats=stats, now=now) for claim in claims]
 
 
 def link_claims(engine: Engine, claims: list[Claim]) -> list[LinkReport]:
@@ -96,3 +98,16 @@ def link_and_grade(
         links = _link(conn, claims, now)
         grades = grade_claims(conn, [c.id for c in claims], cause=cause, now=now)
     return links, grades
+
+
+def embed_all(
+    engine: Engine, choice: linkers.LinkerChoice, progress: Callable[[int, int], None] | None
+) -> tuple[int, int]:
+    """Embed every live article not yet embedded for its revision: (embedded now, total)."""
+    from evidence.linking.embeddings import embed_corpus
+    from evidence.linking.trained import TrainedLinker
+
+    loaded = linkers.load(linkers.LinkerChoice("trained", choice.stance_model))
+    assert isinstance(loaded, TrainedLinker)
+    with connect(engine) as conn:
+        return embed_corpus(conn, loaded.embedder, progress=progress)

@@ -124,8 +124,7 @@ def embed_corpus(
     """Embed every live article not yet embedded for its current revision.
 
     Returns (embedded now, total live articles). `progress(done, todo)` is called after each
-    batch, for a progress bar. The caller commits (per batch, if it passes a connection in
-    autocommit-per-batch mode; the CLI commits each batch so an interrupted run keeps its work).
+    batch, for a progress bar. Each batch is committed, so an interrupted run keeps its work.
     """
     todo = [
         int(p)
@@ -141,6 +140,7 @@ def embed_corpus(
     total = conn.execute(text("SELECT count(*) FROM article WHERE NOT is_deleted")).scalar_one()
     for start in range(0, len(todo), BATCH):
         ensure(conn, encoder, todo[start : start + BATCH])
+        conn.commit()
         if progress is not None:
             progress(min(start + BATCH, len(todo)), len(todo))
     return len(todo), int(total)

@@ -14,6 +14,7 @@ library never reads the environment.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,8 +73,9 @@ class LexicalLinker:
         return stance.rank_candidates(statement, candidates, stats=stats)
 
 
+@functools.cache
 def load(choice: LinkerChoice) -> Linker:
-    """The linker, ready to rank (loads the ONNX models for `trained`)."""
+    """The linker, ready to rank (loads the ONNX models for `trained`, once per process)."""
     if choice.name == "lexical":
         return LexicalLinker()
     from evidence.linking.trained import TrainedLinker  # onnxruntime only when it is used

@@ -36,15 +36,16 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.engine import Connection
 
-from evidence.claims.searches import join_roles
+from evidence.claims.searches import claim_searches, join_roles
 from evidence.clock import utcnow
 from evidence.linking import stance as linking
 from evidence.linking.current import current_link, current_params
+from evidence.linking.linkers import Linker
 from evidence.store import search_index
 from evidence.store.models import Claim, ClaimHit, EvidenceLink
 
@@ -205,10 +206,71 @@ def _rationale_json(assessment: linking.Assessment, *, title: bool = False) -> s
     )
 
 
+def _counter_hits(conn: Connection, claim_id: str) -> set[int]:
+    """PMIDs a counter search of the claim returned."""
+    rows = conn.execute(
+        text("SELECT pmid, search_roles FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
+    )
+    return {int(p) for p, roles in rows if "counter" in (roles or "").split(",")}
+
+
+def _turn(primary: linking.Ranked, counter: linking.Ranked, statement: str) -> linking.Ranked:
+    """The counter judgement as the claim's: support for refuting evidence contradicts it."""
+    a = counter.assessment
+    why = f"supports the counter statement: {statement}"
+    turned = replace(a, stance="contradicts", reasons=(why, *a.reasons))
+    return replace(primary, assessment=turned)
+
+
+def judge_counters(
+    conn: Connection,
+    linker: Linker,
+    claim_id: str,
+    ranked: Sequence[linking.Ranked],
+    stats: linking.TermStats | None,
+) -> list[linking.Ranked]:
+    """Judge what the claim's counter searches found against their statements as well.
+
+    A counter search names the evidence that would refute the claim ("caffeine blocks
+    adenosine receptors" against "caffeine acts on opioid receptors"); a study that supports
+    that statement contradicts the claim. Such a judgement replaces the study's own only when
+    the latter is neutral or less confident, and says so in its reasons.
+    """
+    statements = [
+        s.statement
+        for s in claim_searches(conn, [claim_id]).get(claim_id, [])
+        if s.role == "counter" and s.statement
+    ]
+    found = _counter_hits(conn, claim_id) if statements else set()
+    candidates = [r.candidate for r in ranked if int(r.candidate.key) in found]
+    if not candidates:
+        return list(ranked)
+    best: dict[int, tuple[linking.Ranked, str]] = {}
+    for statement in statements:
+        for item in linker.rank(conn, statement, candidates, stats=stats):
+            key = int(item.candidate.key)
+            held = best.get(key)
+            if item.assessment.stance == "supports" and (
+                held is None or item.assessment.confidence > held[0].assessment.confidence
+            ):
+                best[key] = (item, statement)
+    out = []
+    for item in ranked:
+        counter = best.get(int(item.candidate.key))
+        own = item.assessment
+        if counter is not None and (
+            own.stance == "neutral" or counter[0].assessment.confidence > own.confidence
+        ):
+            item = _turn(item, *counter)
+        out.append(item)
+    return out
+
+
 def link_claim(
     conn: Connection,
     claim: Claim,
     *,
+    linker: Linker,
     stats: linking.TermStats | None = None,
     now: dt.datetime | None = None,
 ) -> LinkReport:
@@ -218,7 +280,8 @@ def link_claim(
     report = LinkReport(claim.id)
     pool = candidates_for(conn, claim)
     report.candidates = len(pool.candidates)
-    ranked = linking.rank_candidates(claim.statement, pool.candidates, stats=stats)
+    ranked = linker.rank(conn, claim.statement, pool.candidates, stats=stats)
+    ranked = judge_counters(conn, linker, claim.id, ranked, stats)
     anchors = _anchors(claim.statement, stats)
 
     def eligible(item: linking.Ranked) -> bool:
@@ -233,6 +296,7 @@ def link_claim(
     chosen = {
         int(r.candidate.key) for r in ranked if r.assessment.stance != "neutral" and eligible(r)
     }
+    own = {"linker_method": linker.method, "linker_version": linker.version}
     existing = {
         int(row.pmid): row
         for row in conn.execute(
@@ -240,7 +304,7 @@ def link_claim(
                 "SELECT id, pmid, origin, retrieval_score, relevance, stance, confidence, "
                 f"rationale FROM evidence_link WHERE claim_id = :c AND {current_link()}"
             ),
-            {"c": claim.id, **current_params()},
+            {"c": claim.id, **own},
         )
     }
     # Rows kept from earlier links hold neutral slots too, or every re-link would add more.
@@ -278,8 +342,8 @@ def link_claim(
                     **values,
                     claim_id=claim.id,
                     pmid=pmid,
-                    method=linking.METHOD,
-                    method_version=linking.METHOD_VERSION,
+                    method=linker.method,
+                    method_version=linker.version,
                     created_at=now,
                     updated_at=now,
                 )

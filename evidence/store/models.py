@@ -359,6 +359,9 @@ class ClaimSearch(SQLModel, table=True):
     role: str = Field(max_length=12)
     query: str = Field(sa_type=Text)
     intent: str | None = Field(default=None, sa_type=Text)  # one line: what the search is for
+    # Counter searches: what the evidence they look for states, as a claim of its own. A study
+    # that supports it contradicts the claim (the linker judges both; `linking.suggestions`).
+    statement: str | None = Field(default=None, sa_type=Text)
 
 
 # --- Query hits and evidence links -----------------------------------------------------------

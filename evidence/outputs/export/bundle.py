@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from evidence import __version__
 from evidence.errors import InputError
 from evidence.grading.rules import GRADING_VERSION
-from evidence.linking import stance as linking
+from evidence.linking.current import identity
 from evidence.outputs.export.citations import bibtex, citations, ris
 from evidence.outputs.export.dictionary import (
     DICTIONARY_COLUMNS,
@@ -209,7 +209,7 @@ def export_all(
                         "evidence_version": __version__,
                         "database": {"backend": engine.dialect.name, "revision": revision},
                         "grading_version": GRADING_VERSION,
-                        "linker": {"method": linking.METHOD, "version": linking.METHOD_VERSION},
+                        "linker": dict(zip(("method", "version"), identity(), strict=True)),
                         "as_of": _utc_text(moment) if moment is not None else None,
                         "claim": claim,
                         "format": fmt,

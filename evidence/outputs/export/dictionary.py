@@ -300,6 +300,12 @@ SEARCHES = TableSpec(
         ),
         _c("query", "text", "The PubMed query, as it is sent."),
         _c("intent", "text", "One line: what the search is meant to find."),
+        _c(
+            "statement",
+            "text",
+            "Counter searches: what the refuting evidence states; a study supporting it is "
+            "linked as contradicting the claim. Empty otherwise.",
+        ),
     ),
 )
 

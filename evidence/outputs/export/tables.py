@@ -223,7 +223,7 @@ LEFT JOIN study_appraisal s ON s.id = (
 ORDER BY a.pmid"""
 
 _SEARCHES = """
-SELECT s.claim_id, s.position, s.role, s.query, s.intent
+SELECT s.claim_id, s.position, s.role, s.query, s.intent, s.statement
 FROM claim_search s JOIN claim c ON c.id = s.claim_id
 WHERE c.created_at <= :as_of {claim_s}
 ORDER BY s.claim_id, s.position"""
