@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from evidence import linking
+from evidence.linking import stance as linking
 from tests.claims_helpers import CATALOG
 from tests.conftest import FIXTURES, ROOT, SHARED_DATA, Invoker, query, requires_shared
 from tests.eutils_server import EUtilsServer

@@ -246,7 +246,8 @@ MALFORMED = {
     ),
     "misspelt search key": (
         claim(query="DROP") + search("direct", intnet='"x"'),
-        "bad.toml:5: claim c1: search 1: unknown key(s) intnet; a search has intent, query, role",
+        "bad.toml:5: claim c1: search 1: unknown key(s) intnet; a search has intent, query, role, "
+        "statement",
     ),
     "repeated search": (
         claim(query="DROP") + search("direct") + search("counter", query='" kratom[tiab] "'),
@@ -449,7 +450,12 @@ ROLES_CATALOG = (
     + search(
         "direct", query='"kratom[tiab] AND stimulant[tiab]"', intent='"Kratom as a stimulant."'
     )
-    + search("counter", query='"kratom[tiab] AND sedation[tiab]"', intent='"Sedating effects."')
+    + search(
+        "counter",
+        query='"kratom[tiab] AND sedation[tiab]"',
+        intent='"Sedating effects."',
+        statement='"Kratom is sedating."',
+    )
     + search("mechanism", query='"mitragynine[tiab] AND adrenergic[tiab]"', intent="DROP")
 )
 
@@ -460,10 +466,11 @@ def test_catalog_searches_with_roles_load_show_and_update(
     result = evidence("claims", "load", str(write_catalog(tmp_path, ROLES_CATALOG)))
     assert result.exit_code == 0, result.output
     assert query(evidence.url, "SELECT * FROM claim_search ORDER BY claim_id, position") == [
-        ("c1", 1, "direct", "kratom[tiab] AND stimulant[tiab]", "Kratom as a stimulant."),
-        ("c1", 2, "counter", "kratom[tiab] AND sedation[tiab]", "Sedating effects."),
-        ("c1", 3, "mechanism", "mitragynine[tiab] AND adrenergic[tiab]", None),
-        ("good", 1, "direct", "kratom", None),  # the original format: one direct search
+        ("c1", 1, "direct", "kratom[tiab] AND stimulant[tiab]", "Kratom as a stimulant.", None),
+        ("c1", 2, "counter", "kratom[tiab] AND sedation[tiab]", "Sedating effects.",
+         "Kratom is sedating."),
+        ("c1", 3, "mechanism", "mitragynine[tiab] AND adrenergic[tiab]", None, None),
+        ("good", 1, "direct", "kratom", None, None),  # the original format: one direct search
     ]
     # claim.query is the first direct search, in both formats.
     assert query(evidence.url, "SELECT id, query FROM claim ORDER BY id") == [
@@ -474,11 +481,12 @@ def test_catalog_searches_with_roles_load_show_and_update(
     assert shown.exit_code == 0, shown.output
     text = lines(shown.output)
     at = text.index("search 1 (direct): kratom[tiab] AND stimulant[tiab]")
-    assert text[at : at + 6] == [
+    assert text[at : at + 7] == [
         "search 1 (direct): kratom[tiab] AND stimulant[tiab]",
         "  intent: Kratom as a stimulant.",
         "search 2 (counter): kratom[tiab] AND sedation[tiab]",
         "  intent: Sedating effects.",
+        "  judged against: Kratom is sedating. (support for it contradicts the claim)",
         "search 3 (mechanism): mitragynine[tiab] AND adrenergic[tiab]",
         "  intent: -",
     ]

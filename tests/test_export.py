@@ -47,7 +47,10 @@ def build(evidence: Invoker, tmp_path: Path) -> int:
         g.article(FORMULA, FORMULA_TITLE, "Kratom and withdrawal, a formula in the title."),
     )
     assert evidence("ingest", str(extra)).exit_code == 0
-    g.insert_links(evidence.url, [(g.CLINICAL, FORMULA, "neutral")])
+    # The cohort agrees with the in-vitro study: a verdict needs two agreeing studies.
+    g.insert_links(
+        evidence.url, [(g.CLINICAL, FORMULA, "neutral"), (g.MECHANISTIC, g.COHORT, "supports")]
+    )
     add_searches(evidence.url)
     g.grade(evidence)
     (link_id,) = query(
@@ -249,7 +252,7 @@ def test_as_of_before_a_verdict_change(
 
     claims = export.claims(evidence.url, as_of=before).set_index("claim_id")
     assert claims.loc[g.MECHANISTIC, "verdict"] == "supported"
-    assert claims.loc[g.MECHANISTIC, "n_supports"] == 1
+    assert claims.loc[g.MECHANISTIC, "n_supports"] == 2
     assert claims.loc[g.MECHANISTIC, "n_rejected"] == 0
     now = export.claims(evidence.url).set_index("claim_id")
     assert now.loc[g.MECHANISTIC, "verdict"] == "insufficient"
@@ -456,7 +459,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_api_claim_filter_and_unknown_claim(evidence: Invoker, tmp_path: Path) -> None:
     build(evidence, tmp_path)
     links = export.links(evidence.url, claim=g.MECHANISTIC)
-    assert set(links["claim_id"]) == {g.MECHANISTIC} and len(links) == 2
+    assert set(links["claim_id"]) == {g.MECHANISTIC} and len(links) == 3
     studies = export.studies(evidence.url, claim=g.MECHANISTIC)
     assert sorted(studies["pmid"]) == [g.IN_VITRO, g.MICE]
     assert len(export.runs(evidence.url)) == 2  # runs are database-wide

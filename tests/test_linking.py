@@ -258,14 +258,17 @@ def test_load_claims_split(tmp_path: Path) -> None:
 def test_benchmark_on_a_scifact_subset(capsys: pytest.CaptureFixture[str]) -> None:
     requires_shared("scifact", "corpus_pubmed.xml.gz")
     bench = load_bench()
-    assert bench.main(["--split", "test", "--limit", "25"]) == 0
+    assert bench.main(["--split", "test", "--limit", "25", "--linker", "lexical"]) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     result = json.loads(last)
     assert result["claims"] == 25
     assert set(result) == {
-        "claims", "abstract_precision", "abstract_recall", "abstract_f1", "recall_at_3",
-        "recall_at_10",
+        "claims", "linker", "split", "abstract_precision", "abstract_recall", "abstract_f1",
+        "stance_macro_f1", "recall_at_3", "recall_at_10", "fts_recall_at_3", "fts_recall_at_10",
+        "seconds", "peak_rss_mb",
     }  # fmt: skip
+    assert result["linker"].startswith("lexical-nli v") and result["split"] == "test"
     # Loose floors: a broken retrieval or stance path falls far below them.
     assert result["recall_at_10"] > 0.6
     assert result["abstract_f1"] > 0.2
+    assert 0.2 < result["stance_macro_f1"] <= 1.0

@@ -27,8 +27,8 @@ __all__ = ["App", "cli", "pass_app"]
 # its help, shown in the command list). tests/test_cli_help.py checks the help texts agree.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "articles": ("evidence.cli.articles", "articles", "Look up stored articles."),
-    "audit": ("evidence.cli.audit", "audit", "Load the claim catalog if needed, refresh each "
-              "claim's PubMed query, link, grade, report."),
+    "audit": ("evidence.cli.audit", "audit", "Load the claim catalog if needed, run each "
+              "claim's searches, link, grade, report."),
     "claims": ("evidence.cli.claims", "claims", "Checkable claims: statements, types, verified "
                "quotes, saved PubMed queries."),
     "db": ("evidence.cli.dbcmd", "db_group", "Create and migrate the database schema (Alembic)."),

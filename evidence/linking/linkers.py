@@ -59,8 +59,14 @@ class LinkerChoice:
 
 
 class LexicalLinker:
-    method = stance.METHOD
-    version = stance.METHOD_VERSION
+    # Read at call time: a test (or a rollout) may change METHOD_VERSION after import.
+    @property
+    def method(self) -> str:
+        return stance.METHOD
+
+    @property
+    def version(self) -> str:
+        return stance.METHOD_VERSION
 
     def rank(
         self,
