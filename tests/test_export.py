@@ -42,15 +42,14 @@ def build(evidence: Invoker, tmp_path: Path) -> int:
     Returns the rejected link's id.
     """
     g.build(evidence, tmp_path)
+    # The cohort agrees with the in-vitro study: a verdict needs two agreeing studies.
+    g.insert_links(evidence.url, [(g.MECHANISTIC, g.COHORT, "supports")])
     extra = g.write(
         tmp_path / "formula.xml",
         g.article(FORMULA, FORMULA_TITLE, "Kratom and withdrawal, a formula in the title."),
     )
     assert evidence("ingest", str(extra)).exit_code == 0
-    # The cohort agrees with the in-vitro study: a verdict needs two agreeing studies.
-    g.insert_links(
-        evidence.url, [(g.CLINICAL, FORMULA, "neutral"), (g.MECHANISTIC, g.COHORT, "supports")]
-    )
+    g.insert_links(evidence.url, [(g.CLINICAL, FORMULA, "neutral")])
     add_searches(evidence.url)
     g.grade(evidence)
     (link_id,) = query(
@@ -355,11 +354,11 @@ def test_single_tables_stdout_parquet_and_bom(evidence: Invoker, tmp_path: Path)
     path = tmp_path / "links.csv"
     result = evidence("export", "links", "-o", str(path))
     assert result.exit_code == 0, result.output
-    assert f"links: 8 rows -> {path} (csv)" in result.output
+    assert f"links: 9 rows -> {path} (csv)" in result.output
     to_stdout = evidence("export", "links", "-o", "-")
     assert to_stdout.exit_code == 0
     assert to_stdout.stdout == path.read_text(encoding="utf-8")
-    assert "links: 8 rows -> standard output" in to_stdout.stderr
+    assert "links: 9 rows -> standard output" in to_stdout.stderr
 
     bom = tmp_path / "claims-bom.csv"
     assert evidence("export", "claims", "-o", str(bom), "--bom").exit_code == 0
@@ -461,7 +460,7 @@ def test_api_claim_filter_and_unknown_claim(evidence: Invoker, tmp_path: Path) -
     links = export.links(evidence.url, claim=g.MECHANISTIC)
     assert set(links["claim_id"]) == {g.MECHANISTIC} and len(links) == 3
     studies = export.studies(evidence.url, claim=g.MECHANISTIC)
-    assert sorted(studies["pmid"]) == [g.IN_VITRO, g.MICE]
+    assert sorted(studies["pmid"]) == [g.COHORT, g.IN_VITRO, g.MICE]
     assert len(export.runs(evidence.url)) == 2  # runs are database-wide
     with pytest.raises(NotFound):
         export.claims(evidence.url, claim="no-such-claim")
@@ -545,7 +544,8 @@ def test_ris_and_bibtex_carry_stance_and_grade(evidence: Invoker, tmp_path: Path
 
     # A rejection leaves the claim's evidence.
     mechanistic = evidence("export", "ris", "--claim", g.MECHANISTIC)
-    assert [r["AN"] for r in parse_ris(mechanistic.stdout_bytes.decode())] == [[str(g.MICE)]]
+    ris_ids = [r["AN"] for r in parse_ris(mechanistic.stdout_bytes.decode())]
+    assert ris_ids == [[str(g.COHORT)], [str(g.MICE)]]
 
 
 def test_bibtex_escapes_tex_specials() -> None:
