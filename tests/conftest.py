@@ -33,7 +33,7 @@ TABLES = (
     "comment_correction, article_revision, deleted_citation, article, ingest_run, "
     "claim_revision, claim_quote, claim, document_version, document, evidence_link, claim_hit, "
     "review_decision, audit_log, study_appraisal, grading_override, claim_verdict, "
-    "refresh_claim, refresh_run"
+    "refresh_claim, refresh_run, web_session, login_failure, review_mode, app_user"
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from evidence.cli import App, pass_app
 from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
-from evidence.models import STANCES
+from evidence.models import EXCLUSION_REASONS, STANCES
 
 if TYPE_CHECKING:
     from evidence.grading import ClaimGrade
@@ -71,6 +71,11 @@ def queue_cmd(app: App, claim_id: str | None, reviewer: str | None) -> None:
 @click.option("--accept", is_flag=True, help="The suggested stance is right.")
 @click.option("--reject", is_flag=True, help="The article is not evidence for the claim.")
 @click.option("--stance", type=click.Choice(STANCES), help="Correct the stance to this one.")
+@click.option(
+    "--reason",
+    type=click.Choice(EXCLUSION_REASONS),
+    help="Why a reject excludes the article (other needs --note).",
+)
 @click.option("--note", metavar="TEXT", help="Why (kept in the audit log).")
 @click.option("--reviewer", metavar="NAME", help="Who decides (required).")
 @pass_app
@@ -80,6 +85,7 @@ def decide_cmd(
     accept: bool,
     reject: bool,
     stance: str | None,
+    reason: str | None,
     note: str | None,
     reviewer: str | None,
 ) -> None:
@@ -92,10 +98,11 @@ def decide_cmd(
 
     \b
         evidence review decide 12 --accept --reviewer alice
+        evidence review decide 12 --reject --reason wrong_population --reviewer alice
         evidence review decide 12 --stance contradicts --note "dose-dependent" --reviewer bob
     """
     from evidence.db import connect
-    from evidence.review import decide
+    from evidence.review import decide_and_regrade
 
     chosen = [name for name, on in (("--accept", accept), ("--reject", reject)) if on]
     if stance is not None:
@@ -105,18 +112,13 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
-    from evidence.grading import grade_claims
-    from evidence.verdicts import Cause
-
     with connect(app.ready_engine()) as conn, conn.begin():
-        made = decide(conn, link_id, reviewer, decision, stance, note)
-        claim_id = str(conn.execute(text("SELECT claim_id FROM evidence_link WHERE id = :i"),
-                                    {"i": link_id}).scalar_one())  # fmt: skip
-        cause = Cause("review", f"decision {made.id}", made.reviewer)
-        grades = grade_claims(conn, [claim_id], cause=cause)
+        done = decide_and_regrade(conn, link_id, reviewer, decision, stance, note, reason=reason)
+    made = done.decision
     suffix = f" ({made.stance})" if made.stance else ""
+    suffix += f" [{made.exclusion_reason}]" if made.exclusion_reason else ""
     click.echo(f"link {link_id}: {made.decision}{suffix} by {made.reviewer}")
-    _echo_regraded(grades)
+    _echo_regraded([done.grade])
 
 
 def _echo_regraded(grades: list[ClaimGrade]) -> None:
