@@ -175,7 +175,10 @@ def current_decisions(conn: Connection, link_ids: list[int] | None = None) -> li
         rows = [row for chunk in batched(sorted(set(link_ids))) for row in
                 conn.execute(stmt, {"ids": list(chunk)})]  # fmt: skip
         rows.sort(key=lambda row: int(row[0]))
-    return [Decision(*row[:8], adjudication=bool(row[8])) for row in rows]
+    return [
+        Decision(int(i), int(link), str(who), str(what), stance, note, at, reason, bool(adj))
+        for i, link, who, what, stance, note, at, reason, adj in rows
+    ]
 
 
 def _link(conn: Connection, link_id: int) -> Any:
@@ -372,9 +375,7 @@ def decide_and_regrade(
 
 def blind_mode(conn: Connection) -> bool:
     """Whether reviewers judge blind: the latest `review_mode` row, blind when never set."""
-    row = conn.execute(
-        select(MODE_TABLE.c.blind).order_by(MODE_TABLE.c.id.desc()).limit(1)
-    ).first()
+    row = conn.execute(select(MODE_TABLE.c.blind).order_by(MODE_TABLE.c.id.desc()).limit(1)).first()
     return True if row is None else bool(row.blind)
 
 
@@ -408,10 +409,7 @@ def visible_decisions(
         out.setdefault(d.link_id, []).append(d)
     if sees_all or not blind:
         return out
-    return {
-        link: (ds if any(d.reviewer == viewer for d in ds) else [])
-        for link, ds in out.items()
-    }
+    return {link: (ds if any(d.reviewer == viewer for d in ds) else []) for link, ds in out.items()}
 
 
 def _judged(conn: Connection) -> dict[int, tuple[Any, dict[str, str]]]:

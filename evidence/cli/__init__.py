@@ -164,6 +164,7 @@ def _register() -> None:
         report,
         review,
         runs,
+        web,
     )
 
     cli.add_command(dbcmd.db_group)
@@ -181,6 +182,8 @@ def _register() -> None:
     cli.add_command(refresh.refresh)
     cli.add_command(report.report)
     cli.add_command(review.review)
+    cli.add_command(web.serve)
+    cli.add_command(web.users)
 
 
 _register()

@@ -6,7 +6,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import text
 
 from evidence.cli import App, pass_app
 from evidence.cli.output import is_terminal, print_table

@@ -52,6 +52,7 @@ from evidence.grading_rules import (
 from evidence.models import (
     CLAIM_TYPES,
     DECISIONS,
+    EXCLUSION_REASONS,
     LINK_ORIGINS,
     REFRESH_STATUSES,
     STANCES,
@@ -250,6 +251,12 @@ LINKS = TableSpec(
         _c("reviewer", "text", "Who made it."),
         _c("decided_at", "datetime", "When (UTC)."),
         _c("review_note", "text", "The reviewer's note."),
+        _c(
+            "exclusion_reason",
+            "category",
+            "Why the latest decision rejects the link (rejects only; empty if none given).",
+            EXCLUSION_REASONS,
+        ),
         _c("n_reviewers", "integer", "Reviewers who have judged the link."),
         _c(
             "counts",

@@ -1,0 +1,173 @@
+"""A claim's PRISMA-style evidence flow: found, screened, included by stance, excluded by reason.
+
+One function (`claim_flow`) counts, one (`flow_svg`) draws; the web workbench and the static
+report both call them, so the two never disagree.
+
+What the boxes count:
+- **Found, per search**: the claim's saved PubMed search (its `claim_hit` rows) and full-text
+  retrieval over the local corpus (links whose origin is `fulltext` or `both`).
+- **Screened**: candidate articles the linker suggested for the claim, one per article (the
+  article's reviewed link if any, else its current-method suggestion), as grading counts them.
+- **Included, by stance**: screened articles whose latest decision keeps them (accept or correct),
+  by the stance that stands.
+- **Excluded, by reason**: screened articles whose latest decision rejects them, by exclusion
+  reason ("no reason given" for rejects recorded without one).
+- **Awaiting review**: screened articles no one has decided on yet.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from evidence import linking
+from evidence.models import EXCLUSION_REASONS, STANCES
+from evidence.review import REJECTED, judged_stance
+
+__all__ = ["NO_REASON", "ClaimFlow", "claim_flow", "flow_svg", "reason_label"]
+
+NO_REASON = "no reason given"
+
+
+def reason_label(reason: str | None) -> str:
+    return reason.replace("_", " ") if reason else NO_REASON
+
+
+@dataclass(frozen=True)
+class ClaimFlow:
+    claim_id: str
+    searches: tuple[tuple[str, int], ...]
+    screened: int
+    awaiting: int
+    included: dict[str, int] = field(default_factory=dict)  # stance -> articles
+    excluded: dict[str, int] = field(default_factory=dict)  # reason label -> articles
+
+    @property
+    def n_included(self) -> int:
+        return sum(self.included.values())
+
+    @property
+    def n_excluded(self) -> int:
+        return sum(self.excluded.values())
+
+
+def claim_flow(conn: Connection, claim_id: str) -> ClaimFlow:
+    """Count the claim's flow from what is stored now (read only)."""
+    hits = conn.execute(
+        text("SELECT count(*) FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
+    ).scalar_one()
+    rows = conn.execute(
+        text(
+            "SELECT l.id, l.pmid, l.stance, l.origin, l.method, l.method_version, "
+            "d.id, d.decision, d.stance, d.exclusion_reason "
+            "FROM evidence_link l JOIN article a ON a.pmid = l.pmid AND NOT a.is_deleted "
+            "LEFT JOIN review_decision d ON d.id = "
+            "(SELECT max(e.id) FROM review_decision e WHERE e.link_id = l.id) "
+            "WHERE l.claim_id = :c"
+        ),
+        {"c": claim_id},
+    ).all()
+    fulltext = 0
+    # One entry per article: its latest-decided link, else its current-method suggestion.
+    chosen: dict[int, tuple[int, str, str | None]] = {}  # pmid -> (decision id, stance, reason)
+    for _lid, pmid, stance, origin, method, version, did, decision, dstance, reason in rows:
+        current = method == linking.METHOD and version == linking.METHOD_VERSION
+        if current and origin in ("fulltext", "both"):
+            fulltext += 1
+        pmid = int(pmid)
+        if did is not None:
+            if pmid not in chosen or chosen[pmid][0] < int(did):
+                judged = judged_stance(str(stance), str(decision), dstance)
+                chosen[pmid] = (int(did), judged, reason)
+        elif current and pmid not in chosen:
+            chosen[pmid] = (0, "", None)
+    included: Counter[str] = Counter()
+    excluded: Counter[str] = Counter()
+    awaiting = 0
+    for did, judged, reason in chosen.values():
+        if did == 0:
+            awaiting += 1
+        elif judged == REJECTED:
+            excluded[reason_label(reason)] += 1
+        else:
+            included[judged] += 1
+    reasons_order = [reason_label(r) for r in EXCLUSION_REASONS] + [NO_REASON]
+    return ClaimFlow(
+        claim_id,
+        (("saved PubMed search", int(hits)), ("full-text retrieval", fulltext)),
+        len(chosen),
+        awaiting,
+        {s: included[s] for s in STANCES},
+        {r: excluded[r] for r in reasons_order if excluded[r]},
+    )
+
+
+def _box(x: int, y: int, w: int, lines: list[str], css: str, title: str) -> tuple[str, int]:
+    h = 14 + 17 * len(lines)
+    parts = [
+        f'<g class="flow-box {css}" data-box="{escape(css)}"><title>{escape(title)}</title>',
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="4"/>',
+    ]
+    for i, line in enumerate(lines):
+        weight = ' font-weight="600"' if i == 0 else ""
+        parts.append(
+            f'<text x="{x + 8}" y="{y + 20 + 17 * i}" class="label"{weight}>{escape(line)}</text>'
+        )
+    parts.append("</g>")
+    return "".join(parts), h
+
+
+def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
+    return (
+        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#5b6470" '
+        'marker-end="url(#flow-arrow)"/>'
+    )
+
+
+def flow_svg(flow: ClaimFlow) -> Markup:
+    """The flow as inline SVG (no script, no font): boxes with counts, arrows between them."""
+    left, right, w = 10, 330, 290
+    found_lines = ["Records found"] + [f"{label}: {n}" for label, n in flow.searches]
+    found, h1 = _box(left, 10, w, found_lines, "found", "records found by each search")
+    y2 = 10 + h1 + 30
+    screened, h2 = _box(
+        left, y2, w, [f"Candidates screened: {flow.screened}"], "screened", "articles screened"
+    )
+    y3 = y2 + h2 + 30
+    inc_lines = [f"Included: {flow.n_included}"] + [
+        f"{stance}: {n}" for stance, n in flow.included.items()
+    ]
+    included, h3 = _box(left, y3, w, inc_lines, "included", "links included, by stance")
+    exc_lines = [f"Excluded: {flow.n_excluded}"] + [
+        f"{reason}: {n}" for reason, n in flow.excluded.items()
+    ]
+    excluded, h4 = _box(right, y2, w, exc_lines, "excluded", "links excluded, by reason")
+    y5 = y2 + h4 + 20
+    waiting, h5 = _box(
+        right, y5, w, [f"Awaiting review: {flow.awaiting}"], "awaiting", "not yet decided"
+    )
+    height = max(y3 + h3, y5 + h5) + 10
+    mid = left + w // 2
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="flow" viewBox="0 0 630 '
+        f'{height}" width="100%" style="max-width:630px" aria-labelledby="flow-title">',
+        f'<title id="flow-title">Evidence flow for {escape(flow.claim_id)}</title>',
+        '<defs><marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6470"/></marker>'
+        "</defs>",
+        found,
+        _arrow(mid, 10 + h1, mid, y2),
+        screened,
+        _arrow(mid, y2 + h2, mid, y3),
+        included,
+        _arrow(left + w, y2 + h2 // 2, right, y2 + h2 // 2),
+        excluded,
+        _arrow(left + w, y2 + h2 // 2 + 4, right, y5 + h5 // 2),
+        waiting,
+        "</svg>",
+    ]
+    return Markup("".join(parts))
