@@ -121,10 +121,17 @@ def _box(x: int, y: int, w: int, lines: list[str], css: str, title: str) -> tupl
     return "".join(parts), h
 
 
-def _arrow(x1: int, y1: int, x2: int, y2: int) -> str:
+def _arrow(*points: tuple[int, int]) -> str:
+    """A line through `points` with an arrowhead at the last one (no markers: no `url()`)."""
+    (x1, _), (x2, y2) = points[-2], points[-1]
+    path = " ".join(f"{x},{y}" for x, y in points)
+    if x1 == x2:  # vertical, pointing down
+        head = f"{x2 - 5},{y2 - 8} {x2 + 5},{y2 - 8} {x2},{y2}"
+    else:  # horizontal, pointing right
+        head = f"{x2 - 8},{y2 - 5} {x2 - 8},{y2 + 5} {x2},{y2}"
     return (
-        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#5b6470" '
-        'marker-end="url(#flow-arrow)"/>'
+        f'<polyline points="{path}" fill="none" stroke="#5b6470"/>'
+        f'<polygon points="{head}" fill="#5b6470"/>'
     )
 
 
@@ -156,17 +163,19 @@ def flow_svg(flow: ClaimFlow) -> Markup:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="flow" viewBox="0 0 630 '
         f'{height}" width="100%" style="max-width:630px" aria-labelledby="flow-title">',
         f'<title id="flow-title">Evidence flow for {escape(flow.claim_id)}</title>',
-        '<defs><marker id="flow-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6470"/></marker>'
-        "</defs>",
         found,
-        _arrow(mid, 10 + h1, mid, y2),
+        _arrow((mid, 10 + h1), (mid, y2)),
         screened,
-        _arrow(mid, y2 + h2, mid, y3),
+        _arrow((mid, y2 + h2), (mid, y3)),
         included,
-        _arrow(left + w, y2 + h2 // 2, right, y2 + h2 // 2),
+        _arrow((left + w, y2 + h2 // 2), (right, y2 + h2 // 2)),
         excluded,
-        _arrow(left + w, y2 + h2 // 2 + 4, right, y5 + h5 // 2),
+        _arrow(
+            (left + w, y2 + h2 // 2),
+            (left + w + 20, y2 + h2 // 2),
+            (left + w + 20, y5 + h5 // 2),
+            (right, y5 + h5 // 2),
+        ),  # fmt: skip
         waiting,
         "</svg>",
     ]
