@@ -412,26 +412,33 @@ def visible_decisions(
     return {link: (ds if any(d.reviewer == viewer for d in ds) else []) for link, ds in out.items()}
 
 
-def _judged(conn: Connection) -> dict[int, tuple[Any, dict[str, str]]]:
-    """link id -> (link row, {reviewer: judged stance}) for every link with a decision."""
-    out: dict[int, tuple[Any, dict[str, str]]] = {}
-    decisions = current_decisions(conn)
-    if not decisions:
-        return out
-    links = {
-        int(row.id): row
-        for row in conn.execute(
-            select(LINKS.c.id, LINKS.c.claim_id, LINKS.c.pmid, LINKS.c.stance).where(
-                LINKS.c.id.in_({d.link_id for d in decisions})
-            )
+def _judged(conn: Connection, claim: str | None = None) -> dict[int, tuple[Any, dict[str, str]]]:
+    """link id -> (link row, {reviewer: judged stance}) for every link with a reviewer's
+    (not an adjudicator's) current decision, of one claim's links if given."""
+    if claim is None:
+        # One join instead of an IN list of every decided link (tens of thousands).
+        where = "d.id IN (SELECT max(e.id) FROM review_decision e GROUP BY e.link_id, e.reviewer)"
+        params: dict[str, Any] = {}
+    else:
+        where = (
+            "l.claim_id = :c AND d.id = (SELECT max(e.id) FROM review_decision e "
+            "WHERE e.link_id = d.link_id AND e.reviewer = d.reviewer)"
         )
-    }
-    for d in decisions:
-        if d.adjudication:
-            continue
-        link = links[d.link_id]
-        entry = out.setdefault(d.link_id, (link, {}))
-        entry[1][d.reviewer] = judged_stance(str(link.stance), d.decision, d.stance)
+        params = {"c": claim}
+    rows = conn.execute(
+        text(
+            "SELECT l.id, l.claim_id, l.pmid, l.stance, d.reviewer, d.decision, "
+            "d.stance AS decided_stance FROM review_decision d JOIN evidence_link l "
+            f"ON l.id = d.link_id WHERE NOT d.adjudication AND {where} ORDER BY d.id"
+        ),
+        params,
+    )
+    out: dict[int, tuple[Any, dict[str, str]]] = {}
+    for row in rows:
+        entry = out.setdefault(int(row.id), (row, {}))
+        entry[1][str(row.reviewer)] = judged_stance(
+            str(row.stance), str(row.decision), row.decided_stance
+        )
     return out
 
 
@@ -451,9 +458,7 @@ def conflicts(conn: Connection, claim: str | None = None) -> list[Conflict]:
     and that no adjudication has settled since (of one claim, if given)."""
     out = []
     settled = _settled(conn)
-    for link_id, (link, judged) in sorted(_judged(conn).items()):
-        if claim is not None and str(link.claim_id) != claim:
-            continue
+    for link_id, (link, judged) in sorted(_judged(conn, claim).items()):
         if link_id not in settled and len(set(judged.values())) > 1:
             out.append(
                 Conflict(
@@ -478,10 +483,11 @@ def kappa(pairs: list[tuple[str, str]], scope: str = "overall") -> Agreement:
     return Agreement(scope, n, observed, expected, (observed - expected) / (1 - expected))
 
 
-def agreement(conn: Connection) -> list[Agreement]:
-    """Cohen's kappa per claim (by claim id) and overall (last)."""
+def agreement(conn: Connection, claim: str | None = None) -> list[Agreement]:
+    """Cohen's kappa per claim (by claim id) and overall (last); with `claim`, over that
+    claim's links only (its row, then the same pairs as "overall")."""
     per_claim: dict[str, list[tuple[str, str]]] = {}
-    for _, (link, judged) in sorted(_judged(conn).items()):
+    for _, (link, judged) in sorted(_judged(conn, claim).items()):
         if len(judged) < 2:
             continue
         first, second = sorted(judged)[:2]

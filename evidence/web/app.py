@@ -245,7 +245,10 @@ class Workbench:
         except ValueError:
             page_no = 1
         with connect(self.engine) as conn:
-            data = views.claim_page(conn, user, claim_id, page=page_no, show=show)
+            data = views.claim_page(
+                conn, user, claim_id, page=page_no, show=show,
+                all_evidence=request.query_params.get("evidence") == "all",
+            )  # fmt: skip
         return self.page(request, user, csrf, "claim.html.j2", view=data)
 
     def conflicts(self, request: Request, user: User, csrf: str) -> Response:

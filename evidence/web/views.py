@@ -14,23 +14,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from evidence import claims as claims_lib
 from evidence import linking, review
+from evidence.db import batched
 from evidence.documents import current_text, get_document
 from evidence.flow import ClaimFlow, claim_flow, flow_svg
-from evidence.grading import ClaimGrade, assess_claim
+from evidence.grading import ClaimGrade, appraise_articles, assess_claim, utcnow
 from evidence.models import Claim, ClaimQuote
+from evidence.overrides import apply_study_overrides, current_overrides
 from evidence.report import highlight
-from evidence.verdicts import Verdict, current_verdicts, verdict_history
+from evidence.verdicts import Verdict, current_verdicts, verdict_history, verdict_label
 from evidence.web.auth import User
 
 __all__ = ["ClaimPage", "ClaimRow", "LinkCard", "PAGE_SIZE", "claim_page", "claim_rows"]
 
 PAGE_SIZE = 20
+EVIDENCE_ROWS = 50
 CONTEXT = 240  # characters of the document shown either side of a quote
 
 
@@ -82,6 +85,36 @@ def claim_rows(conn: Connection, user: User) -> tuple[list[ClaimRow], review.Agr
 
 
 @dataclass(frozen=True)
+class Summary:
+    """The verdict a claim page shows: the recorded one, else (never graded) the live one."""
+
+    label: str
+    verdict: str
+    certainty: str | None
+    basis: str
+    sort: str
+    scope: str
+    reasons: tuple[Any, ...]
+    recorded: bool
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    pmid: int
+    title: str
+    year: int | None
+    design: str
+    population: str
+    sample_size: int | None
+    status: str
+    stance: str
+    suggested: str
+    source: str
+    role: str
+    why: str
+
+
+@dataclass(frozen=True)
 class LinkCard:
     id: int
     pmid: int
@@ -100,7 +133,9 @@ class LinkCard:
 class ClaimPage:
     claim: Claim
     quotes: list[tuple[ClaimQuote, Markup]]  # each quote with its context, quote marked
-    grade: ClaimGrade
+    summary: Summary
+    evidence: list[EvidenceItem]
+    evidence_total: int
     recorded: Verdict | None
     history: list[Verdict]
     cards: list[LinkCard]
@@ -146,10 +181,103 @@ def _abstract(abstract: str, rationale: list[dict[str, Any]]) -> Markup:
     return highlight(abstract, spans, css="rationale")
 
 
+ROLE_ORDER = {"deciding": 0, "eligible": 1, "context": 2, "excluded": 3, "rejected": 4}
+
+
+def _live(grade: ClaimGrade) -> tuple[Summary, list[EvidenceItem]]:
+    a = grade.assessment
+    items = [
+        EvidenceItem(
+            e.pmid,
+            e.title,
+            e.year,
+            e.appraisal.design,
+            e.appraisal.population,
+            e.appraisal.sample_size,
+            e.appraisal.status,
+            e.stance,
+            e.suggested,
+            e.source,
+            e.role,
+            e.why,
+        )  # fmt: skip
+        for e in grade.evidence
+    ]
+    summary = Summary(
+        verdict_label(a.verdict, a.lean), a.verdict, a.certainty, a.basis, a.sort, a.scope,
+        a.reasons, False,
+    )  # fmt: skip
+    return summary, items
+
+
+def _recorded(
+    conn: Connection, verdict: Verdict, limit: int | None
+) -> tuple[Summary, list[EvidenceItem], int]:
+    """The recorded verdict and its studies (the first `limit` by role), appraised now."""
+    studies = sorted(
+        verdict.studies, key=lambda s: (ROLE_ORDER.get(str(s["role"]), 9), int(s["pmid"]))
+    )
+    shown = studies if limit is None else studies[:limit]
+    pmids = [int(s["pmid"]) for s in shown]
+    articles = {
+        int(p): (str(t or ""), y)
+        for chunk in batched(pmids)
+        for p, t, y in conn.execute(
+            text("SELECT pmid, title, pub_year FROM article WHERE pmid IN :p").bindparams(
+                bindparam("p", expanding=True)
+            ),
+            {"p": list(chunk)},
+        )
+    }
+    computed = appraise_articles(conn, pmids, now=utcnow(), store=False)
+    overrides = current_overrides(conn, "study", [str(p) for p in computed])
+    appraisals = {
+        p: apply_study_overrides(a, overrides.get(str(p), [])) for p, a in computed.items()
+    }
+    items = []
+    for s in shown:
+        pmid = int(s["pmid"])
+        ap = appraisals.get(pmid)
+        title, year = articles.get(pmid, ("", None))
+        items.append(
+            EvidenceItem(
+                pmid,
+                title,
+                year,
+                ap.design if ap else "—",
+                ap.population if ap else "—",
+                ap.sample_size if ap else None,
+                ap.status if ap else "ok",
+                str(s["stance"]),
+                str(s["stance"]),
+                str(s.get("stance_source", "")),
+                str(s["role"]),
+                str(s["why"]),
+            )  # fmt: skip
+        )
+    summary = Summary(
+        verdict.label, verdict.verdict, verdict.certainty, verdict.basis, verdict.sort_label,
+        verdict.scope, verdict.reasons, True,
+    )  # fmt: skip
+    return summary, items, len(studies)
+
+
 def claim_page(
-    conn: Connection, user: User, claim_id: str, *, page: int = 1, show: str = "awaiting"
+    conn: Connection,
+    user: User,
+    claim_id: str,
+    *,
+    page: int = 1,
+    show: str = "awaiting",
+    all_evidence: bool = False,
 ) -> ClaimPage:
-    """The claim page's data; `show` is awaiting (links I have not decided) or all."""
+    """The claim page's data; `show` is awaiting (links I have not decided) or all.
+
+    The verdict is the recorded one (every decision records one; so do grade and refresh):
+    reading it keeps the page fast on claims with hundreds of links, where a live assessment
+    appraises every study. A claim never graded is assessed live. The evidence table lists
+    the first EVIDENCE_ROWS studies by role unless `all_evidence`.
+    """
     with Session(bind=conn) as session:
         claim, quotes, _ = claims_lib.get_claim(session, claim_id)
         contexts = _quote_contexts(session, claim, quotes)
@@ -205,7 +333,15 @@ def claim_page(
         )
     flow = claim_flow(conn, claim_id)
     history = verdict_history(conn, claim_id)
-    kappa = next((a for a in review.agreement(conn) if a.scope == claim_id), None)
+    kappa = next((a for a in review.agreement(conn, claim_id) if a.scope == claim_id), None)
+    recorded = history[-1] if history else None
+    limit = None if all_evidence else EVIDENCE_ROWS
+    if recorded is not None:
+        summary, evidence, evidence_total = _recorded(conn, recorded, limit)
+    else:
+        summary, evidence = _live(assess_claim(conn, claim_id))
+        evidence_total = len(evidence)
+        evidence = evidence[:limit]
     log = review.log(conn, claim_id)
     if blind and not sees_all:
         # Audit rows of links I have decided (everyone's, like the decisions themselves).
@@ -223,8 +359,10 @@ def claim_page(
     return ClaimPage(
         claim,
         contexts,
-        assess_claim(conn, claim_id),
-        history[-1] if history else None,
+        summary,
+        evidence,
+        evidence_total,
+        recorded,
         history,
         cards,
         page,
