@@ -79,6 +79,7 @@ __all__ = [
     "judged_stance",
     "kappa",
     "log",
+    "overview",
     "queue",
     "set_blind_mode",
     "visible_decisions",
@@ -456,9 +457,20 @@ def _settled(conn: Connection) -> set[int]:
 def conflicts(conn: Connection, claim: str | None = None) -> list[Conflict]:
     """Open conflicts: links whose reviewers' current decisions disagree on the judged stance
     and that no adjudication has settled since (of one claim, if given)."""
+    return _conflicts_in(_judged(conn, claim), _settled(conn))
+
+
+def overview(conn: Connection) -> tuple[list[Conflict], list[Agreement]]:
+    """`conflicts(conn)` and `agreement(conn)` from one read of the decisions."""
+    judged = _judged(conn)
+    return _conflicts_in(judged, _settled(conn)), _agreement_in(judged)
+
+
+def _conflicts_in(
+    judged_links: dict[int, tuple[Any, dict[str, str]]], settled: set[int]
+) -> list[Conflict]:
     out = []
-    settled = _settled(conn)
-    for link_id, (link, judged) in sorted(_judged(conn, claim).items()):
+    for link_id, (link, judged) in sorted(judged_links.items()):
         if link_id not in settled and len(set(judged.values())) > 1:
             out.append(
                 Conflict(
@@ -486,8 +498,12 @@ def kappa(pairs: list[tuple[str, str]], scope: str = "overall") -> Agreement:
 def agreement(conn: Connection, claim: str | None = None) -> list[Agreement]:
     """Cohen's kappa per claim (by claim id) and overall (last); with `claim`, over that
     claim's links only (its row, then the same pairs as "overall")."""
+    return _agreement_in(_judged(conn, claim))
+
+
+def _agreement_in(judged_links: dict[int, tuple[Any, dict[str, str]]]) -> list[Agreement]:
     per_claim: dict[str, list[tuple[str, str]]] = {}
-    for _, (link, judged) in sorted(_judged(conn, claim).items()):
+    for _, (link, judged) in sorted(judged_links.items()):
         if len(judged) < 2:
             continue
         first, second = sorted(judged)[:2]

@@ -300,3 +300,50 @@ def test_conflict_adjudication_kappa_and_export(bench: Bench, make_client, evide
     links_csv = (out / "links.csv").read_text()
     assert "exclusion_reason" in links_csv.splitlines()[0]
     assert "not_a_finding" in links_csv
+
+
+def test_users_add_bad_input_and_serve_defaults(evidence: Invoker) -> None:
+    from click.testing import CliRunner
+
+    from evidence.cli import cli
+
+    def users_add(*args: str, password: str) -> object:
+        return CliRunner().invoke(
+            cli, ["--database-url", evidence.url, "users", "add", *args, "--password-stdin"],
+            input=password + "\n",
+        )  # fmt: skip
+
+    for args, password, message in (
+        (("dave",), "short", "Error: the password is too short: at least 8 characters"),
+        (("da ve",), "long-enough-1", "Error: invalid user name 'da ve'"),
+        (("dave",), "", "Error: no password given"),
+    ):
+        result = users_add(*args, password=password)
+        assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+        assert result.output.startswith(message)  # type: ignore[attr-defined]
+    bad_role = users_add("dave", "--role", "boss", password="long-enough-1")
+    assert bad_role.exit_code == 2  # type: ignore[attr-defined]
+    assert query(evidence.url, "SELECT count(*) FROM app_user") == [(0,)]
+    assert users_add("dave", password="long-enough-1").output == "user dave (reviewer) added\n"  # type: ignore[attr-defined]
+    again = users_add("dave", "--role", "admin", password="another-one-2")
+    assert again.output == "user dave (admin) updated\n"  # type: ignore[attr-defined]
+    # The workbench listens on loopback unless told otherwise.
+    serve = cli.commands["serve"]
+    defaults = {p.name: p.default for p in serve.params}
+    assert defaults["host"] == "127.0.0.1" and defaults["port"] == 8000
+
+
+def test_static_report_draws_the_same_flow(bench: Bench, make_client, evidence: Invoker,
+                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    alice = make_client("alice")
+    link = bench.links[DEPENDENCE]
+    page = alice.get(f"/claims/{DEPENDENCE}")
+    post(alice, f"/links/{link}/decide", page.text, action="reject", reason="duplicate")
+    web_svg = alice.get(f"/claims/{DEPENDENCE}?show=all").text.split('<div id="flow">')[1]
+    web_svg = web_svg.split("</svg>")[0] + "</svg>"
+    assert "Excluded: 1" in web_svg and "duplicate: 1" in web_svg
+    result = evidence("report", "--html", str(tmp_path / "report"))
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "report" / "claims" / f"{DEPENDENCE}.html").read_text("utf-8")
+    assert "<h2>Evidence flow</h2>" in html
+    assert web_svg in html  # the same drawing, from the same function and data

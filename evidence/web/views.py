@@ -63,8 +63,8 @@ def claim_rows(conn: Connection, user: User) -> tuple[list[ClaimRow], review.Agr
             {"m": linking.METHOD, "v": linking.METHOD_VERSION, "me": user.name},
         ).all()
     )
-    open_conflicts = Counter(c.claim_id for c in review.conflicts(conn))
-    agreement = review.agreement(conn)
+    found, agreement = review.overview(conn)
+    open_conflicts = Counter(c.claim_id for c in found)
     by_scope = {a.scope: a for a in agreement[:-1]}
     rows = []
     for claim_id, statement in claims:
