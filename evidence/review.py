@@ -204,11 +204,16 @@ def effective_stance(conn: Connection, link_id: int) -> str:
 
 
 def queue(
-    conn: Connection, claim: str | None = None, reviewer: str | None = None
+    conn: Connection,
+    claim: str | None = None,
+    reviewer: str | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[QueueItem]:
     """Links still to judge: without a decision by `reviewer` (by anyone, if None).
 
-    Supports/contradicts suggestions come first, then by relevance (highest first), then id.
+    Supports/contradicts suggestions come first, then by relevance (highest first), then id;
+    the first `limit` of them if given.
     """
     params: dict[str, Any] = {}
     where = []
@@ -226,6 +231,7 @@ def queue(
             "FROM evidence_link l JOIN article a ON a.pmid = l.pmid "
             f"WHERE {' AND '.join(where)} "
             "ORDER BY CASE WHEN l.stance = 'neutral' THEN 1 ELSE 0 END, l.relevance DESC, l.id"
+            + (f" LIMIT {int(limit)}" if limit is not None else "")
         ),
         params,
     )

@@ -347,3 +347,20 @@ def test_static_report_draws_the_same_flow(bench: Bench, make_client, evidence: 
     html = (tmp_path / "report" / "claims" / f"{DEPENDENCE}.html").read_text("utf-8")
     assert "<h2>Evidence flow</h2>" in html
     assert web_svg in html  # the same drawing, from the same function and data
+
+
+def test_pages_are_served_while_a_writer_holds_its_transaction(bench: Bench, make_client) -> None:  # type: ignore[no-untyped-def]
+    """As while `evidence refresh` writes: readers are not blocked (SQLite WAL, PostgreSQL MVCC)."""
+    from sqlalchemy import create_engine, text
+
+    alice = make_client("alice")
+    writer = create_engine(db.normalise_url(bench.url))
+    with writer.begin() as conn:
+        conn.execute(text("UPDATE article SET title = title || ' (revised)' WHERE pmid = 90000002"))
+        # The write is not committed yet, and the pages still load (showing the committed data).
+        page = alice.get(f"/claims/{DEPENDENCE}?show=all")
+        assert page.status_code == 200 and "(revised)" not in page.text
+        assert alice.get("/").status_code == 200
+        assert alice.get("/next").status_code == 303
+    writer.dispose()
+    assert "(revised)" in alice.get(f"/claims/{DEPENDENCE}?show=all").text

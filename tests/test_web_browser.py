@@ -182,9 +182,17 @@ def test_two_reviewers_blind_a_conflict_adjudicated(
     bob.goto(f"/claims/{DEPENDENCE}?show=all")
     assert "alice: accept" in bob.locator(f"#link-{dep}").inner_text()
     bob.goto(f"/claims/{SAFE}")
+    bob.keyboard.press("r")  # r: to the current link's exclusion reasons
+    assert bob.evaluate("document.activeElement.name") == "reason"
+    bob.locator("body").click(position={"x": 1, "y": 1})
     accept(bob, safe)
     bob.goto(f"/claims/{WITHDRAWAL}")
     reject(bob, withdrawal, "off topic")
+
+    # n: the next link on the page, or past the last one, the next link awaiting me.
+    with bob.expect_navigation():
+        bob.keyboard.press("n")
+    assert "Nothing left to review" in flash(bob) or "/claims/" in bob.url
 
     # 2. The conflict appears for carol, who resolves it (accept: the suggestion stands).
     carol = session(browser, base, "carol", problems)

@@ -265,7 +265,7 @@ class Workbench:
 
     def next_link(self, request: Request, user: User, csrf: str) -> Response:
         with connect(self.engine) as conn:
-            items = review.queue(conn, reviewer=user.name)
+            items = review.queue(conn, reviewer=user.name, limit=1)
         if not items:
             return self.redirect_with_flash("/", ["Nothing left to review. Thank you."])
         item = items[0]

@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from evidence.errors import InputError, NotFound
+from evidence.errors import InputError
 from evidence.models import ROLES, AppUser, LoginFailure, WebSession
 
 __all__ = [
@@ -212,12 +212,3 @@ def session_user(
 
 def end_session(conn: Connection, token: str) -> None:
     conn.execute(delete(SESSIONS).where(SESSIONS.c.token_hash == _digest(token)))
-
-
-def get_user(conn: Connection, name: str) -> User:
-    row = conn.execute(
-        select(USERS.c.id, USERS.c.name, USERS.c.role).where(USERS.c.name == name)
-    ).first()
-    if row is None:
-        raise NotFound(f"no user {name!r}; add one: evidence users add NAME --role reviewer")
-    return User(int(row.id), str(row.name), str(row.role))
