@@ -13,6 +13,10 @@ What the boxes count:
 - **Excluded, by reason**: screened articles whose latest decision rejects them, by exclusion
   reason ("no reason given" for rejects recorded without one).
 - **Awaiting review**: screened articles no one has decided on yet.
+
+Blind review: `claim_flow(conn, claim, blind_for=NAME)` counts only what that reviewer may
+see: articles they have not decided themselves count as awaiting, whatever others decided, so
+the included/excluded boxes cannot reveal another reviewer's pending judgement.
 """
 
 from __future__ import annotations
@@ -55,30 +59,35 @@ class ClaimFlow:
         return sum(self.excluded.values())
 
 
-def claim_flow(conn: Connection, claim_id: str) -> ClaimFlow:
-    """Count the claim's flow from what is stored now (read only)."""
+def claim_flow(conn: Connection, claim_id: str, *, blind_for: str | None = None) -> ClaimFlow:
+    """Count the claim's flow from what is stored now (read only); see the module docstring
+    for `blind_for`."""
     hits = conn.execute(
         text("SELECT count(*) FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
     ).scalar_one()
     rows = conn.execute(
         text(
             "SELECT l.id, l.pmid, l.stance, l.origin, l.method, l.method_version, "
-            "d.id, d.decision, d.stance, d.exclusion_reason "
+            "d.id, d.decision, d.stance, d.exclusion_reason, "
+            "EXISTS (SELECT 1 FROM review_decision v WHERE v.link_id = l.id "
+            "AND v.reviewer = :viewer) AS seen "
             "FROM evidence_link l JOIN article a ON a.pmid = l.pmid AND NOT a.is_deleted "
             "LEFT JOIN review_decision d ON d.id = "
             "(SELECT max(e.id) FROM review_decision e WHERE e.link_id = l.id) "
             "WHERE l.claim_id = :c"
         ),
-        {"c": claim_id},
+        {"c": claim_id, "viewer": blind_for or ""},
     ).all()
     fulltext = 0
     # One entry per article: its latest-decided link, else its current-method suggestion.
     chosen: dict[int, tuple[int, str, str | None]] = {}  # pmid -> (decision id, stance, reason)
-    for _lid, pmid, stance, origin, method, version, did, decision, dstance, reason in rows:
+    for _lid, pmid, stance, origin, method, version, did, decision, dstance, reason, seen in rows:
         current = method == linking.METHOD and version == linking.METHOD_VERSION
         if current and origin in ("fulltext", "both"):
             fulltext += 1
         pmid = int(pmid)
+        if blind_for is not None and not seen:
+            did = None  # not decided by the viewer: others' decisions stay hidden
         if did is not None:
             if pmid not in chosen or chosen[pmid][0] < int(did):
                 judged = judged_stance(str(stance), str(decision), dstance)

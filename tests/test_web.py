@@ -249,8 +249,11 @@ def test_blind_mode_hides_others_decisions_until_both_decided(bench: Bench, make
         in bob.get(f"/claims/{DEPENDENCE}?show=all").text
     )
     assert bob.get("/conflicts").status_code == 403
+    # Nor through the flow's counts: alice's exclusion is not there for bob yet.
+    assert "Excluded: 0" in bob.get(f"/claims/{DEPENDENCE}").text
     # The adjudicator sees everything.
     assert "secret-note-from-alice" in carol.get(f"/claims/{DEPENDENCE}?show=all").text
+    assert "Excluded: 1" in carol.get(f"/claims/{DEPENDENCE}").text
     # Once bob decides, both see each other's decisions.
     page = bob.get(f"/claims/{DEPENDENCE}")
     post(bob, f"/links/{link}/decide", page.text, action="accept")

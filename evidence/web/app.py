@@ -11,7 +11,6 @@ Pages: `/login` is the only page served without a session; every other page redi
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -428,7 +427,3 @@ def create_app(engine: Engine, secret: str, *, secure_cookies: bool = False) -> 
         exception_handlers={404: not_found, EvidenceError: known_error},
     )
     return SecurityHeaders(app)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

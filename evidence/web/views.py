@@ -331,7 +331,7 @@ def claim_page(
                 blind and not sees_all and mine is None,
             )
         )
-    flow = claim_flow(conn, claim_id)
+    flow = claim_flow(conn, claim_id, blind_for=user.name if blind and not sees_all else None)
     history = verdict_history(conn, claim_id)
     kappa = next((a for a in review.agreement(conn, claim_id) if a.scope == claim_id), None)
     recorded = history[-1] if history else None
