@@ -72,8 +72,12 @@ def claim_flow(conn: Connection, claim_id: str, *, blind_for: str | None = None)
             "EXISTS (SELECT 1 FROM review_decision v WHERE v.link_id = l.id "
             "AND v.reviewer = :viewer) AS seen "
             "FROM evidence_link l JOIN article a ON a.pmid = l.pmid AND NOT a.is_deleted "
-            "LEFT JOIN review_decision d ON d.id = "
-            "(SELECT max(e.id) FROM review_decision e WHERE e.link_id = l.id) "
+            # The latest decision per link of this claim, as a derived table: PostgreSQL
+            # plans a correlated max() in a join condition badly.
+            "LEFT JOIN (SELECT e.link_id, max(e.id) AS latest FROM review_decision e "
+            "JOIN evidence_link x ON x.id = e.link_id WHERE x.claim_id = :c "
+            "GROUP BY e.link_id) m ON m.link_id = l.id "
+            "LEFT JOIN review_decision d ON d.id = m.latest "
             "WHERE l.claim_id = :c"
         ),
         {"c": claim_id, "viewer": blind_for or ""},
