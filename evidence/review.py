@@ -38,6 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -419,27 +420,32 @@ def visible_decisions(
     return {link: (ds if any(d.reviewer == viewer for d in ds) else []) for link, ds in out.items()}
 
 
-def _judged(conn: Connection, claim: str | None = None) -> dict[int, tuple[Any, dict[str, str]]]:
+def _judged(
+    conn: Connection, claim: str | Sequence[str] | None = None
+) -> dict[int, tuple[Any, dict[str, str]]]:
     """link id -> (link row, {reviewer: judged stance}) for every link with a reviewer's
-    (not an adjudicator's) current decision, of one claim's links if given."""
+    (not an adjudicator's) current decision, of one claim's (or some claims') links if given."""
+    sql = (
+        "SELECT l.id, l.claim_id, l.pmid, l.stance, d.reviewer, d.decision, "
+        "d.stance AS decided_stance FROM review_decision d JOIN evidence_link l "
+        "ON l.id = d.link_id WHERE NOT d.adjudication AND "
+    )
     if claim is None:
         # One join instead of an IN list of every decided link (tens of thousands).
-        where = "d.id IN (SELECT max(e.id) FROM review_decision e GROUP BY e.link_id, e.reviewer)"
-        params: dict[str, Any] = {}
+        sql += "d.id IN (SELECT max(e.id) FROM review_decision e GROUP BY e.link_id, e.reviewer)"
+        stmt = text(sql + " ORDER BY d.id")
+        claims: list[str] = []
     else:
-        where = (
-            "l.claim_id = :c AND d.id = (SELECT max(e.id) FROM review_decision e "
+        sql += (
+            "l.claim_id IN :cs AND d.id = (SELECT max(e.id) FROM review_decision e "
             "WHERE e.link_id = d.link_id AND e.reviewer = d.reviewer)"
         )
-        params = {"c": claim}
-    rows = conn.execute(
-        text(
-            "SELECT l.id, l.claim_id, l.pmid, l.stance, d.reviewer, d.decision, "
-            "d.stance AS decided_stance FROM review_decision d JOIN evidence_link l "
-            f"ON l.id = d.link_id WHERE NOT d.adjudication AND {where} ORDER BY d.id"
-        ),
-        params,
-    )
+        stmt = text(sql + " ORDER BY d.id").bindparams(bindparam("cs", expanding=True))
+        claims = [claim] if isinstance(claim, str) else list(claim)
+    if claim is None:
+        rows = list(conn.execute(stmt))
+    else:
+        rows = [r for chunk in batched(claims) for r in conn.execute(stmt, {"cs": list(chunk)})]
     out: dict[int, tuple[Any, dict[str, str]]] = {}
     for row in rows:
         entry = out.setdefault(int(row.id), (row, {}))
@@ -466,9 +472,12 @@ def conflicts(conn: Connection, claim: str | None = None) -> list[Conflict]:
     return _conflicts_in(_judged(conn, claim), _settled(conn))
 
 
-def overview(conn: Connection) -> tuple[list[Conflict], list[Agreement]]:
-    """`conflicts(conn)` and `agreement(conn)` from one read of the decisions."""
-    judged = _judged(conn)
+def overview(
+    conn: Connection, claims: Sequence[str] | None = None
+) -> tuple[list[Conflict], list[Agreement]]:
+    """`conflicts` and `agreement` from one read of the decisions (of `claims`' links only, if
+    given: then "overall" pools those claims)."""
+    judged = _judged(conn, claims)
     return _conflicts_in(judged, _settled(conn)), _agreement_in(judged)
 
 

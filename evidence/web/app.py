@@ -232,9 +232,15 @@ class Workbench:
     # --- pages ------------------------------------------------------------------------------
 
     def home(self, request: Request, user: User, csrf: str) -> Response:
+        try:
+            page_no = int(request.query_params.get("page", "1"))
+        except ValueError:
+            page_no = 1
         with connect(self.engine) as conn:
-            rows, overall = views.claim_rows(conn, user)
-        return self.page(request, user, csrf, "claims.html.j2", rows=rows, overall=overall)
+            rows, page_no, pages = views.claim_rows(conn, user, page=page_no)
+        return self.page(
+            request, user, csrf, "claims.html.j2", rows=rows, page_no=page_no, pages=pages
+        )
 
     def claim(self, request: Request, user: User, csrf: str) -> Response:
         claim_id = request.path_params["claim_id"]

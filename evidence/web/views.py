@@ -33,6 +33,7 @@ from evidence.web.auth import User
 __all__ = ["ClaimPage", "ClaimRow", "LinkCard", "PAGE_SIZE", "claim_page", "claim_rows"]
 
 PAGE_SIZE = 20
+CLAIMS_PAGE = 100
 EVIDENCE_ROWS = 50
 CONTEXT = 240  # characters of the document shown either side of a quote
 
@@ -49,21 +50,32 @@ class ClaimRow:
     kappa: review.Agreement | None
 
 
-def claim_rows(conn: Connection, user: User) -> tuple[list[ClaimRow], review.Agreement]:
-    """Every claim with its recorded verdict, links awaiting `user`, open conflicts, kappa."""
-    claims = conn.execute(text("SELECT id, statement FROM claim ORDER BY id")).all()
+def claim_rows(conn: Connection, user: User, *, page: int = 1) -> tuple[list[ClaimRow], int, int]:
+    """A page of claims (by id) with their recorded verdict, links awaiting `user`, open
+    conflicts and kappa; returns (rows, page, pages). Counts are read for that page's claims
+    only, so the list stays fast however many claims and links the database holds."""
+    total = int(conn.execute(text("SELECT count(*) FROM claim")).scalar_one())
+    pages = max(1, -(-total // CLAIMS_PAGE))
+    page = min(max(1, page), pages)
+    claims = conn.execute(
+        text(
+            f"SELECT id, statement FROM claim ORDER BY id LIMIT {CLAIMS_PAGE} "
+            f"OFFSET {(page - 1) * CLAIMS_PAGE}"
+        )
+    ).all()
+    ids = [str(c) for c, _ in claims]
     verdicts = current_verdicts(conn)
-    awaiting: dict[str, int] = dict(
-        conn.execute(
-            text(
-                "SELECT l.claim_id, count(*) FROM evidence_link l WHERE l.method = :m AND "
-                "l.method_version = :v AND NOT EXISTS (SELECT 1 FROM review_decision d "
-                "WHERE d.link_id = l.id AND d.reviewer = :me) GROUP BY l.claim_id"
-            ),
-            {"m": linking.METHOD, "v": linking.METHOD_VERSION, "me": user.name},
-        ).all()
-    )
-    found, agreement = review.overview(conn)
+    awaiting: dict[str, int] = {}
+    stmt = text(
+        "SELECT l.claim_id, count(*) FROM evidence_link l WHERE l.claim_id IN :ids AND "
+        "l.method = :m AND l.method_version = :v AND NOT EXISTS (SELECT 1 FROM review_decision d "
+        "WHERE d.link_id = l.id AND d.reviewer = :me) GROUP BY l.claim_id"
+    ).bindparams(bindparam("ids", expanding=True))
+    for chunk in batched(ids):
+        params = {"ids": list(chunk), "m": linking.METHOD, "v": linking.METHOD_VERSION,
+                  "me": user.name}  # fmt: skip
+        awaiting.update({str(c): int(n) for c, n in conn.execute(stmt, params)})
+    found, agreement = review.overview(conn, ids) if ids else ([], [])
     open_conflicts = Counter(c.claim_id for c in found)
     by_scope = {a.scope: a for a in agreement[:-1]}
     rows = []
@@ -76,12 +88,12 @@ def claim_rows(conn: Connection, user: User) -> tuple[list[ClaimRow], review.Agr
                 v.label if v else "not graded",
                 v.verdict if v else "insufficient",
                 (v.certainty or "—").replace("_", " ") if v else "—",
-                int(awaiting.get(claim_id, 0)),
+                awaiting.get(str(claim_id), 0),
                 open_conflicts.get(str(claim_id), 0),
                 by_scope.get(str(claim_id)),
             )
         )
-    return rows, agreement[-1]
+    return rows, page, pages
 
 
 @dataclass(frozen=True)
