@@ -22,6 +22,16 @@ STANCES: tuple[Stance, ...] = get_args(Stance)
 SearchRole = Literal["direct", "counter", "mechanism", "background"]
 SEARCH_ROLES: tuple[SearchRole, ...] = get_args(SearchRole)
 
+#: Why a reviewer rejected a link (a Covidence/Rayyan-style list); "other" needs a note.
+ExclusionReason = Literal[
+    "off_topic", "wrong_population", "not_a_finding", "duplicate", "retracted", "other"
+]
+EXCLUSION_REASONS: tuple[ExclusionReason, ...] = get_args(ExclusionReason)
+
+#: What a workbench account may do (`evidence users add --role`).
+UserRole = Literal["reviewer", "adjudicator", "admin"]
+USER_ROLES: tuple[UserRole, ...] = get_args(UserRole)
+
 #: A reviewer's decision on a suggested link.
 Decision = Literal["accept", "reject", "correct"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)

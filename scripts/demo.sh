@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, as `make demo` runs it: create the database, ingest PubMed files, load the
 # kratom claim catalog, summarise, then `evidence audit` (refresh each claim's PubMed query,
-# link, table of claims by stance).
+# link, table of claims by stance), and last print the `evidence serve` command to try next.
 # Uses the embedded SQLite default (EVIDENCE_HOME, else the user data directory) unless
 # EVIDENCE_DATABASE_URL says otherwise. Reads real PubMed files from ../shared when present,
 # else the project's own small fixtures.
@@ -54,3 +54,10 @@ if [ -z "${EVIDENCE_EUTILS_URL:-}" ]; then
   export EVIDENCE_EUTILS_URL="$url"
 fi
 NCBI_EMAIL="${NCBI_EMAIL:-demo@example.org}" $evidence audit
+
+# Next: judge the suggested links in the browser (the reviewers' workbench).
+echo
+echo "Next, review the links in your browser: add an account, start the workbench, open"
+echo "http://127.0.0.1:8000/ and log in:"
+echo "  $evidence users add alice --role reviewer"
+echo "  $evidence serve --host 127.0.0.1 --port 8000"

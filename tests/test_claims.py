@@ -467,8 +467,14 @@ def test_catalog_searches_with_roles_load_show_and_update(
     assert result.exit_code == 0, result.output
     assert query(evidence.url, "SELECT * FROM claim_search ORDER BY claim_id, position") == [
         ("c1", 1, "direct", "kratom[tiab] AND stimulant[tiab]", "Kratom as a stimulant.", None),
-        ("c1", 2, "counter", "kratom[tiab] AND sedation[tiab]", "Sedating effects.",
-         "Kratom is sedating."),
+        (
+            "c1",
+            2,
+            "counter",
+            "kratom[tiab] AND sedation[tiab]",
+            "Sedating effects.",
+            "Kratom is sedating.",
+        ),
         ("c1", 3, "mechanism", "mitragynine[tiab] AND adrenergic[tiab]", None, None),
         ("good", 1, "direct", "kratom", None, None),  # the original format: one direct search
     ]

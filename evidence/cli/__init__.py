@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                 "incrementally, link, grade, and print a digest."),
     "report": ("evidence.cli.report", "report", "The audit report: every claim's verdict, "
                "certainty and evidence by stance."),
+    "serve": ("evidence.cli.web", "serve", "Serve the reviewers' workbench: log in, judge links "
+              "blind and in pairs, adjudicate."),
+    "users": ("evidence.cli.web", "users", "Workbench accounts (passwords are stored only as "
+              "argon2 hashes)."),
     "review": ("evidence.cli.review", "review", "Judge the linker's suggestions; decisions are "
                "kept beside them, never over them."),
     "runs": ("evidence.cli.runs", "runs", "List recent ingest runs and refresh runs, newest "

@@ -10,7 +10,7 @@ import click
 from evidence.cli.app import App, pass_app
 from evidence.cli.output import is_terminal, print_table
 from evidence.errors import InputError
-from evidence.vocab import STANCES
+from evidence.vocab import EXCLUSION_REASONS, STANCES
 
 if TYPE_CHECKING:
     from evidence.grading.grades import ClaimGrade
@@ -70,6 +70,11 @@ def queue_cmd(app: App, claim_id: str | None, reviewer: str | None) -> None:
 @click.option("--accept", is_flag=True, help="The suggested stance is right.")
 @click.option("--reject", is_flag=True, help="The article is not evidence for the claim.")
 @click.option("--stance", type=click.Choice(STANCES), help="Correct the stance to this one.")
+@click.option(
+    "--reason",
+    type=click.Choice(EXCLUSION_REASONS),
+    help="Why a reject excludes the article (other needs --note).",
+)
 @click.option("--note", metavar="TEXT", help="Why (kept in the audit log).")
 @click.option("--reviewer", metavar="NAME", help="Who decides (required).")
 @pass_app
@@ -79,6 +84,7 @@ def decide_cmd(
     accept: bool,
     reject: bool,
     stance: str | None,
+    reason: str | None,
     note: str | None,
     reviewer: str | None,
 ) -> None:
@@ -91,6 +97,7 @@ def decide_cmd(
 
     \b
         evidence review decide 12 --accept --reviewer alice
+        evidence review decide 12 --reject --reason wrong_population --reviewer alice
         evidence review decide 12 --stance contradicts --note "dose-dependent" --reviewer bob
     """
     from evidence.jobs.review import decide_and_regrade
@@ -103,10 +110,14 @@ def decide_cmd(
     if not reviewer or not reviewer.strip():
         raise InputError("a reviewer name is required (--reviewer NAME)")
     decision = "accept" if accept else "reject" if reject else "correct"
-    made, grades = decide_and_regrade(app.ready_engine(), link_id, reviewer, decision, stance, note)
+    done = decide_and_regrade(
+        app.ready_engine(), link_id, reviewer, decision, stance, note, reason=reason
+    )
+    made = done.decision
     suffix = f" ({made.stance})" if made.stance else ""
+    suffix += f" [{made.exclusion_reason}]" if made.exclusion_reason else ""
     click.echo(f"link {link_id}: {made.decision}{suffix} by {made.reviewer}")
-    _echo_regraded(grades)
+    _echo_regraded([done.grade])
 
 
 def _echo_regraded(grades: list[ClaimGrade]) -> None:

@@ -7,17 +7,66 @@ override|flag` are thin layers over these.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from evidence.grading.grades import ClaimGrade, claims_linked_to, grade_claims
 from evidence.grading.overrides import set_override
 from evidence.grading.reviews import Decision, claim_of_link, decide
-from evidence.grading.verdicts import Cause
+from evidence.grading.verdicts import Cause, Verdict, verdict_history
 from evidence.store.db import connect
 
-__all__ = ["decide_and_regrade", "override_and_regrade"]
+__all__ = ["Regraded", "decide_and_regrade", "override_and_regrade", "record_decision"]
+
+
+@dataclass(frozen=True)
+class Regraded:
+    """A recorded decision and what it did to its claim's verdict."""
+
+    decision: Decision
+    claim_id: str
+    before: Verdict | None  # the claim's latest verdict row before the decision
+    grade: ClaimGrade  # after: the assessment and its latest stored verdict row
+
+    @property
+    def before_label(self) -> str:
+        return self.before.label if self.before is not None else "not graded"
+
+    @property
+    def after_label(self) -> str:
+        g = self.grade
+        return g.verdict.label if g.verdict is not None else g.assessment.verdict
+
+
+def record_decision(
+    conn: Connection,
+    link_id: int,
+    reviewer: str,
+    decision: str,
+    stance: str | None = None,
+    note: str | None = None,
+    *,
+    reason: str | None = None,
+    adjudication: bool = False,
+    now: dt.datetime | None = None,
+) -> Regraded:
+    """Record a decision (`decide`) and regrade its claim, in the caller's transaction.
+
+    This is the one path a decision takes, from the CLI (`evidence review decide`, through
+    `decide_and_regrade`) and from the web workbench alike.
+    """
+    made = decide(
+        conn, link_id, reviewer, decision, stance, note,
+        reason=reason, adjudication=adjudication, now=now,
+    )  # fmt: skip
+    claim_id = claim_of_link(conn, link_id)
+    history = verdict_history(conn, claim_id)
+    cause = Cause("review", f"decision {made.id}", made.reviewer)
+    (grade,) = grade_claims(conn, [claim_id], cause=cause, now=now)
+    return Regraded(made, claim_id, history[-1] if history else None, grade)
 
 
 def decide_and_regrade(
@@ -27,12 +76,12 @@ def decide_and_regrade(
     decision: str,
     stance: str | None = None,
     note: str | None = None,
-) -> tuple[Decision, list[ClaimGrade]]:
-    """Record a reviewer's decision on a link and regrade the link's claim."""
+    *,
+    reason: str | None = None,
+) -> Regraded:
+    """`record_decision` in a transaction of its own (the CLI's path)."""
     with connect(engine) as conn, conn.begin():
-        made = decide(conn, link_id, reviewer, decision, stance, note)
-        cause = Cause("review", f"decision {made.id}", made.reviewer)
-        return made, grade_claims(conn, [claim_of_link(conn, link_id)], cause=cause)
+        return record_decision(conn, link_id, reviewer, decision, stance, note, reason=reason)
 
 
 def override_and_regrade(

@@ -6,6 +6,8 @@ Decisions (README "Report" repeats them):
   printable). Links to PubMed and DOIs are plain links, followed only when a reader clicks.
 - **Escaped.** Pages are Jinja2 templates with autoescaping on; highlighted text (quotes in the
   article, rationale sentences in abstracts) is built by escaping each segment, then marking it.
+- **The evidence flow** per claim (found, screened, included, excluded by reason) is
+  `flow.claim_flow` drawn by `flow.flow_svg`, the same as on the workbench's claim page.
 - **What the pages show** is the live assessment (`grading.assess_claim`), the recorded verdict
   and its history (`verdicts`), and the latest refresh digest (`refresh_run.digest`).
 - The site is written into a fresh temporary directory and swapped into place, so a reader (or
@@ -37,6 +39,7 @@ from evidence.grading.grades import ClaimGrade, assess_claim
 from evidence.grading.rules import GRADING_VERSION
 from evidence.grading.verdicts import Verdict, current_verdicts, verdict_history, verdict_label
 from evidence.linking.current import current_link, current_params
+from evidence.outputs.flow import ClaimFlow, claim_flow, flow_svg
 from evidence.provenance import Provenance, read_provenance
 from evidence.store.db import connect
 from evidence.store.models import Claim, ClaimQuote, IngestRun, RefreshRun
@@ -54,6 +57,7 @@ class ClaimView:
     history: list[Verdict]
     rationales: dict[int, list[dict[str, Any]]]  # pmid -> rationale sentences with offsets
     abstracts: dict[int, str]
+    flow: ClaimFlow | None = None
 
     @property
     def page(self) -> str:
@@ -166,7 +170,14 @@ def collect(engine: Engine, document_id: str | None = None) -> Report:
             rationales, abstracts = _rationales(conn, claim.id)
             report.claims.append(
                 ClaimView(
-                    claim, quotes, grade, recorded.get(claim.id), history, rationales, abstracts
+                    claim,
+                    quotes,
+                    grade,
+                    recorded.get(claim.id),
+                    history,
+                    rationales,
+                    abstracts,
+                    claim_flow(conn, claim.id),
                 )  # fmt: skip
             )
     return report
@@ -322,7 +333,10 @@ def write_site(report: Report, out_dir: Path) -> Path:
         claim_template = env.get_template("claim.html.j2")
         for view in report.claims:
             abstracts = {e.pmid: _abstract_markup(view, e.pmid) for e in view.grade.evidence}
-            pages[view.page] = claim_template.render(**common, view=view, abstracts=abstracts)
+            flow = flow_svg(view.flow) if view.flow is not None else None
+            pages[view.page] = claim_template.render(
+                **common, view=view, abstracts=abstracts, flow=flow
+            )
         for name, html in pages.items():
             (staging / name).write_text(html, encoding="utf-8")
         if out_dir.exists():

@@ -19,11 +19,18 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
 import evidence.store.db  # noqa: F401  (sets the naming convention before any table exists)
-from evidence.vocab import CLAIM_TYPES, DECISIONS, SEARCH_ROLES, STANCES
+from evidence.vocab import (
+    CLAIM_TYPES,
+    DECISIONS,
+    SEARCH_ROLES,
+    STANCES,
+    USER_ROLES,
+)
 
 # On SQLite a PMID column is INTEGER, so that article.pmid is the rowid itself (a BIGINT
 # primary key would get a rowid plus a separate index: twice the B-tree work per insert).
@@ -456,6 +463,12 @@ class ReviewDecision(SQLModel, table=True):
             "OR (decision <> 'correct' AND stance IS NULL)",
             name="stance",
         ),
+        CheckConstraint(
+            "exclusion_reason IS NULL OR (decision = 'reject' AND exclusion_reason IN "
+            "('off_topic', 'wrong_population', 'not_a_finding', 'duplicate', 'retracted', "
+            "'other'))",
+            name="exclusion_reason",
+        ),
         Index("ix_review_decision_link_reviewer", "link_id", "reviewer"),
     )
 
@@ -466,6 +479,10 @@ class ReviewDecision(SQLModel, table=True):
     stance: str | None = Field(default=None, max_length=12)
     note: str | None = Field(default=None, sa_type=Text)
     decided_at: dt.datetime
+    exclusion_reason: str | None = Field(default=None, max_length=20)  # reject only
+    # An adjudicator's ruling on a conflict: it settles the link's stance and is left out of
+    # reviewers' agreement (kappa compares the two independent reviewers only).
+    adjudication: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class AuditLog(SQLModel, table=True):
@@ -625,3 +642,58 @@ class RefreshClaim(SQLModel, table=True):
     status: str = Field(default="running", max_length=12)  # running | done | failed
     error: str | None = Field(default=None, sa_type=Text)
     finished_at: dt.datetime | None = None
+
+
+# --- The reviewers' workbench (`evidence serve`) ---------------------------------------------
+# Accounts hold an argon2 hash only. `web_session` holds server-side sessions (the cookie
+# carries a signed random token; the row holds its SHA-256, so a leaked database cannot be
+# replayed as cookies) and each session's CSRF token. `login_failure` counts failed logins
+# per user name and per client address to slow guessing. `review_mode` is append-only: the
+# latest row says whether reviewers judge blind.
+
+
+class AppUser(SQLModel, table=True):
+    """A person who signs in to the workbench."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in_list("role", USER_ROLES), name="role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(sa_type=Text)  # argon2id, encoded with its parameters
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the token's hash, its CSRF token, when it expires."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins in a row for one key (`user:NAME` or `addr:IP`), reset by a success."""
+
+    __tablename__ = "login_failure"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    last_failed_at: dt.datetime
+
+
+class ReviewMode(SQLModel, table=True):
+    """Whether reviewers judge blind, from this row on (the latest row counts)."""
+
+    __tablename__ = "review_mode"
+
+    id: int | None = Field(default=None, primary_key=True)
+    blind: bool
+    set_by: str = Field(max_length=100)
+    at: dt.datetime

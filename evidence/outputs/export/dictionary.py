@@ -50,7 +50,7 @@ from evidence.grading.rules import (
     VERDICTS,
 )
 from evidence.store.models import LINK_ORIGINS, REFRESH_STATUSES
-from evidence.vocab import CLAIM_TYPES, DECISIONS, SEARCH_ROLES, STANCES
+from evidence.vocab import CLAIM_TYPES, DECISIONS, EXCLUSION_REASONS, SEARCH_ROLES, STANCES
 
 __all__ = [
     "DICTIONARY_COLUMNS",
@@ -249,6 +249,12 @@ LINKS = TableSpec(
         _c("reviewer", "text", "Who made it."),
         _c("decided_at", "datetime", "When (UTC)."),
         _c("review_note", "text", "The reviewer's note."),
+        _c(
+            "exclusion_reason",
+            "category",
+            "Why the latest decision rejects the link (rejects only; empty if none given).",
+            EXCLUSION_REASONS,
+        ),
         _c("n_reviewers", "integer", "Reviewers who have judged the link."),
         _c(
             "counts",

@@ -145,7 +145,7 @@ judged AS (
              WHEN d.decision = 'correct' THEN d.stance ELSE 'rejected' END AS stance,
         CASE WHEN d.id IS NULL THEN 'suggested' ELSE 'reviewer' END AS origin,
         l.stance AS suggested_stance, d.decision, d.reviewer, d.decided_at,
-        d.note AS review_note, COALESCE(latest.n_reviewers, 0) AS n_reviewers,
+        d.note AS review_note, d.exclusion_reason, COALESCE(latest.n_reviewers, 0) AS n_reviewers,
         l.relevance, l.confidence, l.retrieval_score, l.origin AS retrieved_by,
         h.search_roles, l.rationale,
         l.method, l.method_version, l.created_at, l.updated_at,
@@ -170,7 +170,7 @@ _COUNTS = "rank = 1 AND may_count = 1 AND deleted = 0"
 _LINKS = f"""
 WITH {_JUDGED}
 SELECT link_id, claim_id, pmid, stance, origin, suggested_stance, decision, reviewer,
-    decided_at, review_note, n_reviewers,
+    decided_at, review_note, exclusion_reason, n_reviewers,
     CASE WHEN {_COUNTS} THEN 1 ELSE 0 END AS counts,
     relevance, confidence, retrieval_score, retrieved_by, search_roles, rationale, method,
     method_version,

@@ -1,7 +1,7 @@
 """add article embeddings
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-07 02:00:00
 
 `article_embedding`: one dense vector per (article, embedding model), with the article's
@@ -18,7 +18,7 @@ import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate renders AutoString)
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
