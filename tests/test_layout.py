@@ -27,9 +27,9 @@ RANK = {
     "grading": 4,
     "outputs": 5,
     "jobs": 6,
-    "cli": 7,
     "web": 7,
-    "__main__": 8,
+    "cli": 8,
+    "__main__": 9,
 }
 
 

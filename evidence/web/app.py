@@ -34,7 +34,8 @@ from evidence.jobs.review import record_decision
 from evidence.outputs.flow import reason_label
 from evidence.store.db import connect
 from evidence.vocab import EXCLUSION_REASONS, STANCES
-from evidence.web import auth, views
+import evidence.web.auth as auth
+import evidence.web.views as views
 from evidence.web.auth import User
 
 __all__ = ["create_app"]
