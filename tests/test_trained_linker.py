@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import text
 
 from evidence.linking import embeddings, linkers
 from evidence.linking.model import ModelError, StanceModel
+from evidence.linking.stance import Candidate
 from evidence.linking.trained import EMBEDDER_NAME, STANCE_DIR, TrainedLinker
 from evidence.store import db
+from tests import test_grading as g
 from tests.conftest import FIXTURES, Invoker, query
 
 RECORDS = FIXTURES / "audit" / "records.xml"
@@ -50,9 +51,10 @@ def test_predictions_are_deterministic(linker: TrainedLinker) -> None:
     first = linker.stance.predict(CLAIM, passages)
     assert np.array_equal(first, linker.stance.predict(CLAIM, passages))
     assert np.array_equal(first, other.stance.predict(CLAIM, list(passages)))
-    # Batching and order do not change a passage's scores.
-    single = linker.stance.predict(CLAIM, [passages[2]])
-    assert np.allclose(single[0], first[2], atol=1e-6)
+    # A study's scores do not depend on the other studies linked with it (one batch each).
+    a = linker.assess_many(CLAIM, [Candidate(1, "t", FINDING), Candidate(2, "t", OFF_TOPIC)], {})
+    b = linker.assess_many(CLAIM, [Candidate(1, "t", FINDING)], {})
+    assert a[0] == b[0]
     vectors = linker.embedder.encode([CLAIM, FINDING])
     assert np.array_equal(vectors, other.embedder.encode([CLAIM, FINDING]))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -93,7 +95,9 @@ def test_missing_or_corrupt_model_is_one_line_and_exit_3(
         ).exit_code
         == 0
     )
-    result = evidence("link", env={"EVIDENCE_STANCE_MODEL": str(broken)})
+    result = evidence(
+        "link", env={"EVIDENCE_LINKER": "trained", "EVIDENCE_STANCE_MODEL": str(broken)}
+    )
     assert result.exit_code == 3, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and str(broken) in lines[0]
@@ -101,46 +105,41 @@ def test_missing_or_corrupt_model_is_one_line_and_exit_3(
     assert query(evidence.url, "SELECT count(*) FROM evidence_link") == [(0,)]
 
 
-def test_vectors_are_stored_once_per_revision(db_url: str, linker: TrainedLinker) -> None:
-    engine = db.make_engine(db_url)
+def test_vectors_are_stored_once_per_revision(
+    evidence: Invoker, tmp_path: Path, linker: TrainedLinker
+) -> None:
+    from datetime import date
+
+    def records(version: int, abstract: str) -> Path:
+        path = tmp_path / f"v{version}.xml"
+        return g.write(
+            path,
+            g.article(1, "Mitragynine at mu receptors", abstract, version=version,
+                      mdat=date(2024, 3, version)),
+            g.article(2, "Parking", OFF_TOPIC),
+        )  # fmt: skip
+
+    assert evidence("ingest", str(records(1, FINDING))).exit_code == 0
+    engine = db.make_engine(evidence.url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO article (pmid, version, record_type, title, abstract, "
-                    "content_hash, is_deleted, created_at, updated_at) VALUES (:p, 1, "
-                    "'article', :t, :a, :h, :d, :now, :now)"
-                ),
-                [
-                    {"p": 1, "t": "Mitragynine at mu receptors", "a": FINDING, "h": "a" * 64,
-                     "d": False, "now": "2026-01-01 00:00:00"},
-                    {"p": 2, "t": "Parking", "a": OFF_TOPIC, "h": "b" * 64, "d": False,
-                     "now": "2026-01-01 00:00:00"},
-                    {"p": 3, "t": "Gone", "a": OFF_TOPIC, "h": "c" * 64, "d": True,
-                     "now": "2026-01-01 00:00:00"},
-                ],
-            )  # fmt: skip
             vectors = embeddings.ensure(conn, linker.embedder, [1, 2, 3])
-        assert sorted(vectors) == [1, 2]  # a deleted article is never embedded
-        stored = query(db_url, "SELECT pmid, model, created_at FROM article_embedding ORDER BY 1")
-        assert [(p, m) for p, m, _ in stored] == [(1, EMBEDDER_NAME), (2, EMBEDDER_NAME)]
+        assert sorted(vectors) == [1, 2]  # an unknown PMID is left out
+        listed = "SELECT pmid, model, content_hash, created_at FROM article_embedding ORDER BY 1"
+        stored = query(evidence.url, listed)
+        assert [(p, m) for p, m, _, _ in stored] == [(1, EMBEDDER_NAME), (2, EMBEDDER_NAME)]
         with engine.begin() as conn:
             again = embeddings.ensure(conn, linker.embedder, [1, 2])
-            assert all(np.array_equal(again[k], vectors[k]) for k in (1, 2))
-        assert (
-            query(db_url, "SELECT pmid, model, created_at FROM article_embedding ORDER BY 1")
-            == stored
-        )
+        assert all(np.array_equal(again[k], vectors[k]) for k in (1, 2))
+        assert query(evidence.url, listed) == stored  # nothing embedded twice
         # A new revision of the record (another content hash) is embedded again.
+        assert evidence("ingest", str(records(2, OFF_TOPIC + " Revised."))).exit_code == 0
         with engine.begin() as conn:
-            conn.execute(
-                text("UPDATE article SET abstract = :a, content_hash = :h WHERE pmid = 1"),
-                {"a": OFF_TOPIC, "h": "d" * 64},
-            )
-            revised = embeddings.ensure(conn, linker.embedder, [1])
-        assert np.allclose(revised[1], vectors[2], atol=1e-6)  # now the same text as pmid 2
-        hashes = query(db_url, "SELECT content_hash FROM article_embedding WHERE pmid = 1")
-        assert hashes == [("d" * 64,)]
+            revised = embeddings.ensure(conn, linker.embedder, [1, 2])
+        assert not np.array_equal(revised[1], vectors[1])
+        assert np.array_equal(revised[2], vectors[2])
+        after = query(evidence.url, listed)
+        assert after[0][2] != stored[0][2] and after[1] == stored[1]
     finally:
         engine.dispose()
 
@@ -153,7 +152,7 @@ def test_rrf_fuses_rankings_without_calibration() -> None:
 
 def test_embed_command_and_relink_with_new_method_adds_rows(evidence: Invoker) -> None:
     assert evidence("ingest", str(RECORDS)).exit_code == 0
-    result = evidence("embed")
+    result = evidence("embed", env={"EVIDENCE_LINKER": "trained"})
     assert result.exit_code == 0, result.output
     total = query(evidence.url, "SELECT count(*) FROM article WHERE NOT is_deleted")[0][0]
     assert f"embedded {total} of {total} article(s)" in result.output
@@ -164,7 +163,7 @@ def test_embed_command_and_relink_with_new_method_adds_rows(evidence: Invoker) -
     assert evidence("link", "--linker", "lexical").exit_code == 0
     lexical = query(evidence.url, "SELECT count(*) FROM evidence_link")[0][0]
     assert lexical > 0
-    result = evidence("link")
+    result = evidence("link", "--linker", "trained")
     assert result.exit_code == 0, result.output
     methods = dict(query(evidence.url, "SELECT method, count(*) FROM evidence_link GROUP BY 1"))
     assert methods["lexical-nli"] == lexical and methods["minilm-stance"] > 0

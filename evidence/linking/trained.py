@@ -50,7 +50,9 @@ class _NamedEmbedder:
         self.dim = embedder.dim
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        return self._embedder.encode(texts)
+        # One text per batch: int8 activations are quantised per batch, and a stored vector
+        # must not depend on which other articles were embedded with it.
+        return self._embedder.encode(texts, batch=1)
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,11 @@ class TrainedLinker:
             [s for s, ok in zip(sentences, findings(sentences), strict=True) if ok]
             for sentences in split
         ]
-        flat = [s.text for sentences in eligible for s in sentences]
-        probs = self.stance.predict(statement, flat)
         out = []
-        at = 0
         for c, sentences in zip(candidates, eligible, strict=True):
-            part = probs[at : at + len(sentences)]
-            at += len(sentences)
+            # One batch per abstract: int8 activations are quantised per batch, so a study's
+            # scores must not depend on which other studies were scored with it.
+            part = self.stance.predict(statement, [s.text for s in sentences])
             rel = min(max(relevance.get(int(c.key), 0.0), 0.0), 1.0)
             out.append(self._assessment(sentences, part, rel))
         return out
