@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # (doubled per retry, with jitter, capped at a minute).
     eutils_max_tries: int = Field(default=6, ge=1, le=20)
     eutils_backoff: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Seconds between requests to an `eutils_url` other than NCBI's (a mirror or a test
+    # stand-in with its own limits). Requests to NCBI always keep NCBI's limit.
+    eutils_interval: float | None = Field(default=None, ge=0.0, le=10.0)
 
     def api_key(self) -> str | None:
         """The API key in clear, for the one place that sends it to NCBI."""
