@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # directory of the same format.
     linker: Literal["trained", "lexical"] = "trained"
     stance_model: Path | None = None
+    # Seconds between requests to an `eutils_url` other than NCBI's (a mirror or a test
+    # stand-in with its own limits). Requests to NCBI always keep NCBI's limit.
+    eutils_interval: float | None = Field(default=None, ge=0.0, le=10.0)
 
     def api_key(self) -> str | None:
         """The API key in clear, for the one place that sends it to NCBI."""

@@ -59,8 +59,14 @@ def server() -> Iterator[EUtilsServer]:
 
 
 def env_for(server: EUtilsServer) -> dict[str, str]:
-    # An API key raises the client's own limiter to 10 requests/s (the stand-in takes any).
-    return {"NCBI_EMAIL": EMAIL, "NCBI_API_KEY": "test-key", "EVIDENCE_EUTILS_URL": server.base_url}
+    # The audit is not about the rate limit (test_pubmed, test_cli_pubmed and test_refresh
+    # are): the stand-in takes any key and any pace, so requests are spaced 5 ms apart.
+    return {
+        "NCBI_EMAIL": EMAIL,
+        "NCBI_API_KEY": "test-key",
+        "EVIDENCE_EUTILS_URL": server.base_url,
+        "EVIDENCE_EUTILS_INTERVAL": "0.005",
+    }
 
 
 def links(url: str) -> list[dict[str, Any]]:

@@ -81,3 +81,19 @@ def test_requests_are_spaced_by_the_limiter_on_the_injected_clock(tmp_path: Path
     for pmid in range(4):
         c.post([pmid + 1])
     assert time.now - start >= 3 * RateLimiter.for_ncbi(api_key=False).interval - 1e-9
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:9/entrez/eutils/", 0.005),
+        ("https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", 0.35),  # NCBI keeps its limit
+        (None, 0.35),
+    ],
+)
+def test_eutils_interval_paces_only_a_mirror(url: str | None, expected: float) -> None:
+    from evidence.cli.app import App
+    from evidence.config import Settings
+
+    settings = Settings(ncbi_email="unit@example.org", eutils_url=url, eutils_interval=0.005)
+    assert App(settings).pubmed_client().limiter.interval == expected

@@ -68,7 +68,15 @@ class App:
                 "NCBI asks every E-utilities user for a contact email; set NCBI_EMAIL or pass "
                 "--email" + hint
             )
+        limiter = None
+        if settings.eutils_interval is not None and settings.eutils_url:
+            from evidence.pubmed.client import NCBI_EUTILS_URL
+            from evidence.pubmed.ratelimit import RateLimiter
+
+            if not settings.eutils_url.startswith(NCBI_EUTILS_URL):
+                limiter = RateLimiter(interval=settings.eutils_interval, burst=0)
         return PubMedClient(
+            limiter=limiter,
             email=settings.ncbi_email,
             api_key=settings.api_key(),
             base_url=settings.eutils_url,

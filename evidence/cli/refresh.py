@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from evidence.cli.app import App, pass_app
+from evidence.clock import utcnow
 from evidence.errors import InputError, PubMedUnavailable
 
 logger = logging.getLogger("evidence.refresh")
@@ -72,7 +72,7 @@ def refresh(
         raise InputError(f"{digest_file.parent}: no such directory for --digest-file")
     engine = app.ready_engine()
     if dry_run:
-        today = dt.datetime.now(dt.UTC).date()
+        today = utcnow().date()
         plans = plan(engine, select_claims(engine, claim_id), today)
         for p in plans:
             click.echo(p.describe())

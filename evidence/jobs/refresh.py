@@ -389,7 +389,7 @@ def refresh(
     notify: Notify | None = None,
 ) -> RefreshReport:
     """Refresh every claim (or one), link, grade, and record a digest; single-flight."""
-    today = today or dt.datetime.now(dt.UTC).date()
+    today = today or utcnow().date()
     claims = select_claims(engine, claim_id)
     with single_flight(engine, "refresh", wait=wait):
         recheck_since = _last_success_day(engine)

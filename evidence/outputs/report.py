@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from evidence.claims import catalog as claims_lib
 from evidence.claims.documents import current_text, get_document, list_documents
+from evidence.clock import utcnow
 from evidence.errors import InputError
 from evidence.grading.grades import ClaimGrade, assess_claim
 from evidence.grading.rules import GRADING_VERSION
@@ -158,7 +159,7 @@ def collect(engine: Engine, document_id: str | None = None) -> Report:
             chosen,
             hash_,
             text_,
-            dt.datetime.now(dt.UTC),
+            utcnow(),
             refreshed_at,
             digest,
             read_provenance(conn),

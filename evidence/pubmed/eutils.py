@@ -19,6 +19,8 @@ from urllib.error import HTTPError
 
 from lxml import etree
 
+from evidence.clock import utcnow
+
 MAX_RETRY_AFTER = 600.0  # seconds: a longer Retry-After is treated as this
 
 
@@ -216,7 +218,7 @@ def retry_after(value: str | None) -> float | None:
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+        seconds = (when - utcnow()).total_seconds()
     if not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -31,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from evidence.clock import utcnow
 from evidence.errors import DatabaseError, LockHeld
 from evidence.store.db import connect, is_sqlite
 
@@ -200,6 +201,6 @@ def single_flight(
         stack.callback(lock.release)
         if not _acquire(lock, wait, timeout):
             raise LockHeld(name, lock.holder(), timeout if wait else None)
-        me = LockInfo(os.getpid(), socket.gethostname(), datetime.now(UTC))
+        me = LockInfo(os.getpid(), socket.gethostname(), utcnow())
         lock.record(me)
         yield me

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from evidence import __version__
+from evidence.clock import utcnow
 from evidence.errors import InputError
 from evidence.grading.rules import GRADING_VERSION
 from evidence.linking.current import identity
@@ -205,7 +206,7 @@ def export_all(
                     tmp.write_text(dictionary_markdown() + "\n", encoding="utf-8")
                     files.append(_file_entry(tmp, DICTIONARY_MD, None, None))
                     manifest = {
-                        "created_at": _utc_text(dt.datetime.now(dt.UTC)),
+                        "created_at": _utc_text(utcnow()),
                         "evidence_version": __version__,
                         "database": {"backend": engine.dialect.name, "revision": revision},
                         "grading_version": GRADING_VERSION,
