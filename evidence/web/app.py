@@ -27,6 +27,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import evidence.web.auth as auth
+import evidence.web.views as views
 from evidence.errors import EvidenceError, InputError, NotFound
 from evidence.grading import reviews as review
 from evidence.grading.rules import GRADING_VERSION
@@ -34,8 +36,6 @@ from evidence.jobs.review import record_decision
 from evidence.outputs.flow import reason_label
 from evidence.store.db import connect
 from evidence.vocab import EXCLUSION_REASONS, STANCES
-import evidence.web.auth as auth
-import evidence.web.views as views
 from evidence.web.auth import User
 
 __all__ = ["create_app"]
