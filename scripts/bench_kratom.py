@@ -107,10 +107,10 @@ def read_outcome(url: str, claims: Sequence[str], key_of: dict[int, str]) -> dic
     linker's suggestion (one linker run per bench database, so the newest link row); a rejected
     link counts as unlinked.
     """
-    from evidence.review import REJECTED, current_decisions, judged_stance
-    from evidence.verdicts import current_verdicts
+    from evidence.grading.reviews import REJECTED, current_decisions, judged_stance
+    from evidence.grading.verdicts import current_verdicts
 
-    from evidence import db
+    from evidence.store import db
 
     engine = db.make_engine(url)
     try:
@@ -214,11 +214,11 @@ def run_oracle(
     url: str, xml_path: Path, labels: Labels, claims: Sequence[str], ids: dict[str, int]
 ) -> dict[str, int]:
     """Record every labelled stance as a reviewer decision, reject the rest, regrade."""
-    from evidence.review import decide
-    from evidence.verdicts import Cause
+    from evidence.grading.reviews import decide
+    from evidence.grading.verdicts import Cause
 
-    from evidence import db
-    from evidence.grading import grade_claims
+    from evidence.store import db
+    from evidence.grading.grades import grade_claims
     from evidence.jobs.ingest import ingest_file
 
     engine = db.make_engine(url)

@@ -53,7 +53,7 @@ LINKER_OPTION = click.option(
     "--linker",
     type=click.Choice(["trained", "lexical"]),
     default=None,
-    help="The linker: the trained model (default; EVIDENCE_LINKER) or the lexical fallback.",
+    help="The linker: lexical (default; EVIDENCE_LINKER) or the trained model (opt-in).",
 )
 
 
@@ -72,10 +72,11 @@ def link(app: App, claim_id: str | None, linker: str | None) -> None:
     """Suggest evidence links for claims from what the database holds (no PubMed requests).
 
     Candidates are each claim's stored hits (every search role) plus full-text matches over
-    the whole local corpus, ranked by full text fused with embedding similarity; the trained
-    model picks rationale sentences (findings only) and suggests supports / contradicts /
-    neutral. Re-linking updates suggestions in place and never deletes one; another method or
-    version adds its own rows beside the old ones.
+    the whole local corpus. The linker (lexical by default; --linker trained for the model,
+    which also fuses embedding similarity into the ranking) picks rationale sentences (findings
+    only) and suggests supports / contradicts / neutral; what a claim's counter searches found
+    is also judged against their statements. Re-linking updates suggestions in place and never
+    deletes one; another method or version adds its own rows beside the old ones.
 
     Example:
 

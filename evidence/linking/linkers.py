@@ -1,15 +1,18 @@
-"""Which linker suggests links: the trained model (the default) or the lexical fallback.
+"""Which linker suggests links: the lexical method (today's default) or the trained model.
 
 Every link row carries the method and version that made it; "current" links are those of the
 chosen linker (`evidence.linking.current`). The choice comes from the caller (the CLI reads
 `--linker` / `EVIDENCE_LINKER` and `EVIDENCE_STANCE_MODEL` through `evidence.config`); the
 library never reads the environment.
 
-- `trained` ("minilm-stance"): `evidence.linking.trained`. A missing or corrupt model file is
-  a `ModelError` (exit 3) that names the fix; there is no silent fallback, since links made by
-  another method would quietly change every verdict.
-- `lexical` ("lexical-nli"): `evidence.linking.stance`, word overlap and cue words. Kept as a
-  named fallback for machines without the model files and for comparison.
+- `lexical` ("lexical-nli"): `evidence.linking.stance`, word overlap and cue words. The default
+  for now: on held-out data the trained model shipped today does not beat it, and on the
+  kratom benchmark it called four claims the opposite of the labels (README "Linking"). A
+  verdict a reviewer may act on outweighs the issue's wish for a trained default.
+- `trained` ("minilm-stance"): `evidence.linking.trained`, opted into with `--linker trained`
+  or EVIDENCE_LINKER=trained. A missing or corrupt model file is a `ModelError` (exit 3) that
+  names the fix; there is no silent fallback, since links made by another method would
+  quietly change every verdict.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class Linker(Protocol):
 class LinkerChoice:
     """The caller's choice of linker (from `evidence.config`)."""
 
-    name: LinkerName = "trained"
+    name: LinkerName = "lexical"
     stance_model: Path | None = None  # another trained model directory of the same format
 
 

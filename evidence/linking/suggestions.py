@@ -206,12 +206,29 @@ def _rationale_json(assessment: linking.Assessment, *, title: bool = False) -> s
     )
 
 
-def _counter_hits(conn: Connection, claim_id: str) -> set[int]:
-    """PMIDs a counter search of the claim returned."""
+def _counter_hits(conn: Connection, claim_id: str) -> dict[int, set[str]]:
+    """PMIDs a counter search of the claim returned, with the roles of every search that did."""
     rows = conn.execute(
         text("SELECT pmid, search_roles FROM claim_hit WHERE claim_id = :c"), {"c": claim_id}
     )
-    return {int(p) for p, roles in rows if "counter" in (roles or "").split(",")}
+    found = {int(p): set((roles or "").split(",")) for p, roles in rows}
+    return {p: roles for p, roles in found.items() if "counter" in roles}
+
+
+#: A counter search has already screened its hits for topic (a specialist's query), so its
+#: statement asks less word overlap of them than a claim asks of any candidate: a lexical
+#: "off topic" call at this relevance or above still reads as consistent with the statement.
+COUNTER_RELEVANCE = 0.25
+
+
+def _consistent(item: linking.Ranked) -> bool:
+    """The study reads as support for the counter statement (and not against it)."""
+    a = item.assessment
+    if a.stance == "supports":
+        return True
+    return (
+        a.stance == "neutral" and a.reasons == ("off topic",) and a.relevance >= COUNTER_RELEVANCE
+    )
 
 
 def _turn(primary: linking.Ranked, counter: linking.Ranked, statement: str) -> linking.Ranked:
@@ -233,15 +250,17 @@ def judge_counters(
 
     A counter search names the evidence that would refute the claim ("caffeine blocks
     adenosine receptors" against "caffeine acts on opioid receptors"); a study that supports
-    that statement contradicts the claim. Such a judgement replaces the study's own only when
-    the latter is neutral or less confident, and says so in its reasons.
+    that statement contradicts the claim. Such a judgement replaces the study's own when only
+    counter searches found the study (it was sought as refuting evidence: a death series read
+    as "relevant" to "kratom is safe" is not support for it), or when the study's own
+    judgement is neutral or less confident; the reasons say so.
     """
     statements = [
         s.statement
         for s in claim_searches(conn, [claim_id]).get(claim_id, [])
         if s.role == "counter" and s.statement
     ]
-    found = _counter_hits(conn, claim_id) if statements else set()
+    found = _counter_hits(conn, claim_id) if statements else {}
     candidates = [r.candidate for r in ranked if int(r.candidate.key) in found]
     if not candidates:
         return list(ranked)
@@ -250,7 +269,7 @@ def judge_counters(
         for item in linker.rank(conn, statement, candidates, stats=stats):
             key = int(item.candidate.key)
             held = best.get(key)
-            if item.assessment.stance == "supports" and (
+            if _consistent(item) and (
                 held is None or item.assessment.confidence > held[0].assessment.confidence
             ):
                 best[key] = (item, statement)
@@ -258,8 +277,11 @@ def judge_counters(
     for item in ranked:
         counter = best.get(int(item.candidate.key))
         own = item.assessment
+        only_counter = found.get(int(item.candidate.key)) == {"counter"}
         if counter is not None and (
-            own.stance == "neutral" or counter[0].assessment.confidence > own.confidence
+            only_counter
+            or own.stance == "neutral"
+            or counter[0].assessment.confidence > own.confidence
         ):
             item = _turn(item, *counter)
         out.append(item)
