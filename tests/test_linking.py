@@ -9,10 +9,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from sqlalchemy import text
 
 from evidence.linking import stance as linking
 from evidence.linking.sentences import split_sentences, stem, tokens
-from tests.conftest import ROOT, requires_shared
+from tests.conftest import ROOT, Invoker, query, requires_shared
 
 
 def load_bench() -> ModuleType:
@@ -272,3 +273,63 @@ def test_benchmark_on_a_scifact_subset(capsys: pytest.CaptureFixture[str]) -> No
     assert result["recall_at_10"] > 0.6
     assert result["abstract_f1"] > 0.2
     assert 0.2 < result["stance_macro_f1"] <= 1.0
+
+
+# --- counter searches: support for refuting evidence contradicts the claim -------------------
+
+SAFETY_CATALOG = """[document]
+path = "doc.txt"
+id = "doc"
+
+[[claim]]
+id = "safe"
+type = "safety"
+statement = "Kratom is safe for short-term use."
+quotes = ["Kratom is safe"]
+
+[[claim.search]]
+role = "direct"
+query = "kratom[tiab] AND safety[tiab]"
+intent = "Safety of short-term kratom use."
+
+[[claim.search]]
+role = "counter"
+query = "kratom[tiab] AND (death*[tiab] OR toxicity[tiab])"
+intent = "Deaths and toxicity after kratom use."
+statement = "Kratom use causes serious harm, including death."
+"""
+
+
+def test_counter_search_hits_are_judged_against_its_statement(
+    evidence: Invoker, tmp_path: Path
+) -> None:
+    from evidence.clock import utcnow
+    from evidence.linking.suggestions import record_hits
+    from evidence.store import db as store_db
+
+    records = ROOT / "tests" / "fixtures" / "audit" / "records.xml"
+    assert evidence("ingest", str(records)).exit_code == 0
+    (tmp_path / "doc.txt").write_text("Kratom is safe for most people.", encoding="utf-8")
+    (tmp_path / "safety.toml").write_text(SAFETY_CATALOG, encoding="utf-8")
+    assert evidence("claims", "load", str(tmp_path / "safety.toml")).exit_code == 0
+    deaths = 90000003  # "Kratom-associated deaths: postmortem toxicology of mitragynine"
+    engine = store_db.make_engine(evidence.url)
+    try:
+        with engine.begin() as conn:
+            run = conn.execute(text("SELECT max(id) FROM ingest_run")).scalar_one()
+            record_hits(conn, "safe", [deaths], run, utcnow(), {deaths: ("counter",)})
+    finally:
+        engine.dispose()
+    result = evidence("link", "--claim", "safe")
+    assert result.exit_code == 0, result.output
+    ((stance, rationale),) = query(
+        evidence.url,
+        "SELECT stance, rationale FROM evidence_link WHERE claim_id = 'safe' AND pmid = :p",
+        p=deaths,
+    )
+    # A death series that only the counter search found supports "kratom causes serious harm",
+    # so it contradicts "kratom is safe" (never "supports" it for sharing its words).
+    assert stance == "contradicts"
+    assert json.loads(rationale), "the rationale is kept"
+    shown = evidence("claims", "show", "safe")
+    assert "judged against: Kratom use causes serious harm, including death." in shown.output
