@@ -373,3 +373,101 @@ def test_grade_unknown_claim(evidence: Invoker, tmp_path: Path) -> None:
     result = evidence("grade", "--claim", "no-such-claim")
     assert result.exit_code == 6 and "no claim 'no-such-claim'" in result.output
     assert verdicts(evidence.url) == []
+
+
+# --- each claim type weighs its evidence differently (issue 14), from PubMed-shaped records ---
+
+LIVER, SEIZURE, POLL_A, POLL_B, BOTANY_A, BOTANY_B = range(91000101, 91000107)
+
+TYPED_RECORDS = [
+    article(
+        LIVER,
+        "Kratom-induced cholestatic liver injury: a case report",
+        "We present a 41-year-old man who developed cholestatic hepatitis after two weeks of "
+        "kratom use; liver tests normalised after he stopped.",
+        mesh=["Humans", "Male", "Adult", "Mitragyna", "Chemical and Drug Induced Liver Injury"],
+        pub_types=["Journal Article", "Case Reports"],
+    ),
+    article(
+        SEIZURE,
+        "Seizures after kratom ingestion reported to poison centers",
+        "Poison center records listed 12 patients with seizures after kratom ingestion.",
+        mesh=["Humans", "Mitragyna", "Poison Control Centers", "Seizures"],
+        pub_types=["Journal Article", "Case Reports"],
+    ),
+    article(
+        POLL_A,
+        "Reasons for kratom use: a national survey",
+        "A total of 2798 respondents completed an online survey; 48% used kratom to manage "
+        "opioid withdrawal.",
+        mesh=["Humans", "Surveys and Questionnaires", "Cross-Sectional Studies", "Mitragyna"],
+    ),
+    article(
+        POLL_B,
+        "Kratom use among people who use opioids: a cross-sectional survey",
+        "Of 1262 respondents, 41% reported kratom use to self-treat opioid withdrawal.",
+        mesh=["Humans", "Surveys and Questionnaires", "Cross-Sectional Studies", "Mitragyna"],
+    ),
+    article(
+        BOTANY_A,
+        "Indole alkaloids from the leaves of Mitragyna speciosa (Rubiaceae)",
+        "Mitragynine and 7-hydroxymitragynine were isolated from the leaves.",
+        mesh=["Mitragyna", "Plant Leaves", "Secologanin Tryptamine Alkaloids"],
+    ),
+    article(
+        BOTANY_B,
+        "Alkaloid content of kratom leaf from Thailand and Malaysia",
+        "Mitragynine was the main alkaloid in all leaf samples.",
+        mesh=["Mitragyna", "Plant Leaves", "Alkaloids"],
+    ),
+]
+
+TYPED_CLAIMS = [
+    {"id": "safe", "text": "Kratom is safe for short-term use.", "type": "safety"},
+    {"id": "harm", "text": "Kratom can cause liver injury.", "type": "safety"},
+    {"id": "used", "text": "Kratom is used to manage opioid withdrawal.", "type": "prevalence"},
+    {"id": "leaf", "text": "Kratom leaves contain alkaloids.", "type": "botanical"},
+]  # fmt: skip
+
+
+def test_each_claim_type_weighs_its_evidence(evidence: Invoker, tmp_path: Path) -> None:
+    result = evidence("ingest", str(write(tmp_path / "typed.xml", *TYPED_RECORDS)))
+    assert result.exit_code == 0, result.output
+    claims = tmp_path / "typed.jsonl"
+    claims.write_text("\n".join(json.dumps(c) for c in TYPED_CLAIMS) + "\n")
+    assert evidence("claims", "import", str(claims)).exit_code == 0
+    insert_links(
+        evidence.url,
+        [
+            # One documented serious harm refutes "safe"; surveys that found none cannot
+            # show its absence and are context for it.
+            ("safe", LIVER, "contradicts"),
+            ("safe", POLL_A, "supports"),
+            # Case reports and poison-centre series are the main evidence for a harm.
+            ("harm", LIVER, "supports"),
+            ("harm", SEIZURE, "supports"),
+            # Surveys answer a prevalence question.
+            ("used", POLL_A, "supports"),
+            ("used", POLL_B, "supports"),
+            # Botany is a matter of record: agreement of sources.
+            ("leaf", BOTANY_A, "supports"),
+            ("leaf", BOTANY_B, "supports"),
+        ],
+    )
+    grade(evidence)
+    shown = {c["id"]: json.loads(evidence("claims", "show", c["id"], "--json").output)
+             for c in TYPED_CLAIMS}  # fmt: skip
+    a = {cid: s["assessment"] for cid, s in shown.items()}
+    codes = {cid: {r["code"] for r in x["reasons"]} for cid, x in a.items()}
+    assert a["safe"]["verdict"] == "contradicted" and "verdict.documented_harm" in codes["safe"]
+    assert "evidence.absence_not_shown" in codes["safe"]
+    assert a["safe"]["reasons"][0]["why"].startswith("Contradicted (")
+    assert f"PMID {LIVER}" in a["safe"]["reasons"][0]["why"]
+    assert a["harm"]["scope"] == "safety" and a["harm"]["verdict"] == "supported"
+    assert a["harm"]["certainty"] == "low" and "start.case_report_series" in codes["harm"]
+    assert a["used"]["scope"] == "prevalence" and a["used"]["verdict"] == "supported"
+    assert not any(c.startswith("rob.") for c in codes["used"])  # survey limits priced in once
+    assert a["leaf"]["scope"] == "definitional" and a["leaf"]["verdict"] == "supported"
+    for x in a.values():
+        assert all("N=0" not in r["why"] for r in x["reasons"])
+        assert "No reviewer has checked these stances yet" in x["reasons"][0]["why"]
