@@ -528,9 +528,11 @@ def test_new_records_and_a_retraction_over_three_days(
     # The retraction is a reason in the verdict history of the claims it supported ...
     dependence = changes["long-term-use-dependence"]
     assert f"PMID {DEPENDENCE} no longer counts (retracted)" in dependence["why"]
-    # ... and the new trial moves the withdrawal claim's verdict.
+    # ... and the new trial moves the withdrawal claim's assessment (one trial alone is not
+    # yet a verdict: a verdict needs two agreeing studies, so its certainty moves).
     relief = changes["opioid-withdrawal-relief"]
-    assert relief["from"] != relief["to"] and "PMID 90000012" in relief["why"]
+    moved = (relief["from"], relief["certainty_from"]) != (relief["to"], relief["certainty_to"])
+    assert moved and "PMID 90000012" in relief["why"]
     markdown = render_markdown(digest)
     assert "## Retractions and notices on linked studies" in markdown
     assert f"- PMID {DEPENDENCE} retracted: Kratom dependence" in markdown

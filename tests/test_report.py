@@ -236,7 +236,10 @@ def test_audit_writes_the_report_and_chromium_shows_every_verdict(
         shown[cells.nth(0).locator("a").inner_text()] = cells.nth(1).inner_text()
     assert sorted(shown) == sorted(catalog_ids())
     for claim_id, label in shown.items():
-        assert label.split(" (")[0] == verdicts[claim_id], claim_id
+        verdict, *marks = label.splitlines()
+        assert verdict.split(" (")[0] == verdicts[claim_id], claim_id
+        # No reviewer has judged anything after an audit: every verdict says so.
+        assert marks == ["unreviewed"] or verdicts[claim_id] == "insufficient", (claim_id, marks)
     # The stand-in is not NCBI, and its records are the project's fixtures: said plainly, in
     # the browser and on the terminal.
     banner = page.locator("aside.provenance").inner_text()
