@@ -109,7 +109,6 @@ def read_outcome(url: str, claims: Sequence[str], key_of: dict[int, str]) -> dic
     """
     from evidence.grading.reviews import REJECTED, current_decisions, judged_stance
     from evidence.grading.verdicts import current_verdicts
-
     from evidence.store import db
 
     engine = db.make_engine(url)
@@ -214,12 +213,11 @@ def run_oracle(
     url: str, xml_path: Path, labels: Labels, claims: Sequence[str], ids: dict[str, int]
 ) -> dict[str, int]:
     """Record every labelled stance as a reviewer decision, reject the rest, regrade."""
+    from evidence.grading.grades import grade_claims
     from evidence.grading.reviews import decide
     from evidence.grading.verdicts import Cause
-
-    from evidence.store import db
-    from evidence.grading.grades import grade_claims
     from evidence.jobs.ingest import ingest_file
+    from evidence.store import db
 
     engine = db.make_engine(url)
     counts: Counter[str] = Counter()
