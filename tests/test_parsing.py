@@ -492,9 +492,7 @@ def test_malformed_xml_names_file_and_line(tmp_path: Path) -> None:
     # libxml2 reads ahead in one chunk (a whole small file, with recent lxml): never more than
     # the records before the bad one, and the message says exactly how many.
     done = _records_before(message)
-    assert done <= 1 and [r.pmid for r in seen if isinstance(r, ParsedArticle)] == [
-        90000001
-    ][:done]
+    assert done <= 1 and [r.pmid for r in seen if isinstance(r, ParsedArticle)] == [90000001][:done]
 
 
 def test_truncated_mid_record(tmp_path: Path) -> None:
