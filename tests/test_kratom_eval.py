@@ -12,7 +12,7 @@ import importlib.util
 import json
 from pathlib import Path
 
-from evidence.parsing import parse_bytes
+from evidence.pubmed.parsing import parse_bytes
 
 from tests.eutils_server import EUtilsServer
 from tests.kratom_eval import (

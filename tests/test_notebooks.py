@@ -46,7 +46,7 @@ def test_notebook_runs_top_to_bottom(
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "3 claims, 7 studies, 7 claim-study pairs" in printed
+    assert "3 claims, 7 studies, 8 claim-study pairs" in printed
     for name in ("evidence_map.png", "timeline.png", "verdicts.png"):
         assert (figures / name).read_bytes().startswith(PNG), name
 

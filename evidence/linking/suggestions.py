@@ -292,11 +292,18 @@ def link_claim(
     conn: Connection,
     claim: Claim,
     *,
-    linker: Linker,
+    linker: Linker | None = None,
     stats: linking.TermStats | None = None,
     now: dt.datetime | None = None,
 ) -> LinkReport:
-    """Rank the claim's candidates, choose suggestions and upsert them (caller's transaction)."""
+    """Rank the claim's candidates, choose suggestions and upsert them (caller's transaction).
+
+    `linker`: the current choice (`linking.current`) when not given."""
+    if linker is None:
+        from evidence.linking import linkers
+        from evidence.linking.current import choice
+
+        linker = linkers.load(choice())
     now = now or utcnow()
     stats = stats or corpus_stats(conn)
     report = LinkReport(claim.id)
