@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 from evidence.pubmed.parsing import parse_bytes
-
 from tests.eutils_server import EUtilsServer
 from tests.kratom_eval import (
     LOCAL_ID_BASE,
