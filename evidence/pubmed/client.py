@@ -198,6 +198,14 @@ class EntrezTransport:
         from Bio import Entrez
 
         Entrez.max_tries = 1
+        if self._route.base_url is not None and not self._route.base_url.startswith(
+            NCBI_EUTILS_URL
+        ):
+            # Biopython spaces its own calls to NCBI's pace (0.1 s with a key, 0.37 s
+            # without), per process. Our host-wide limiter already paces every request, at
+            # NCBI's rate unless a mirror or stand-in was given its own (EVIDENCE_EUTILS_INTERVAL):
+            # for those, Biopython's pause would override the limit the user chose.
+            Entrez._open.previous = 0  # never waits: 0 is long past
         token = _ROUTE.set(self._route)
         try:
             _ensure_router_installed()
