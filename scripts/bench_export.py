@@ -51,63 +51,79 @@ RATIONALE = json.dumps(
 )
 
 
+def insert_synthetic(
+    conn: Any,
+    articles: int,
+    claims: int,
+    now: Any,
+    *,
+    abstract: str = "",
+    rationale: str = RATIONALE,
+) -> None:
+    """`articles` synthetic articles, `claims` claims and a link from every claim to every
+    article, generated inside the database (scripts/bench_web.py builds on it too)."""
+    from sqlalchemy import text
+
+    from evidence.linking import stance as linking
+
+    numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+    conn.execute(
+        text(
+            "INSERT INTO article (pmid, version, record_type, title, abstract, journal_title, "
+            "pub_year, is_deleted, content_hash, created_at, updated_at) "
+            + numbers
+            + "SELECT 50000000 + i, 1, 'article', 'Synthetic trial ' || i || ' of kratom', "
+            ":abstract, 'Journal of Synthetic Evidence', 1990 + i % 35, false, 'h' || i, "
+            ":now, :now FROM n"
+        ),
+        {"count": articles, "now": now, "abstract": abstract},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO claim (id, statement, claim_type, source, revision, created_at, "
+            "updated_at) "
+            + numbers
+            + "SELECT 'claim-' || i, 'Generated claim ' || i, 'clinical', 'import', 1, "
+            ":now, :now FROM n"
+        ),
+        {"count": claims, "now": now},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO evidence_link (claim_id, pmid, origin, retrieval_score, relevance, "
+            "stance, confidence, rationale, method, method_version, created_at, updated_at) "
+            + numbers
+            + "SELECT 'claim-' || n.i, a.pmid, "
+            "CASE (a.pmid + n.i) % 3 WHEN 0 THEN 'query' WHEN 1 THEN 'fulltext' "
+            "ELSE 'both' END, ((a.pmid * 7 + n.i) % 1000) / 100.0, "
+            "((a.pmid * 13 + n.i) % 1000) / 1000.0, "
+            "CASE (a.pmid * 3 + n.i) % 4 WHEN 0 THEN 'contradicts' WHEN 1 THEN 'neutral' "
+            "ELSE 'supports' END, ((a.pmid + n.i * 11) % 1000) / 1000.0, :rationale, "
+            ":method, :version, :now, :now FROM n CROSS JOIN article a"
+        ),
+        {
+            "count": claims,
+            "now": now,
+            "rationale": rationale,
+            "method": linking.METHOD,
+            "version": linking.METHOD_VERSION,
+        },
+    )
+
+
 def build(url: str, rows: int, claims: int) -> None:
     """Claims x articles links, generated inside the database."""
     import datetime as dt
 
     from sqlalchemy import text
 
-    from evidence.linking import stance as linking
     from evidence.store import db
 
     db.upgrade(url)
-    articles = rows // claims
     now = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
-    numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO article (pmid, version, record_type, title, abstract, journal_title, "
-                "pub_year, is_deleted, content_hash, created_at, updated_at) "
-                + numbers
-                + "SELECT 50000000 + i, 1, 'article', 'Synthetic trial ' || i || ' of kratom', "
-                "'', 'Journal of Synthetic Evidence', 1990 + i % 35, false, 'h' || i, :now, :now "
-                "FROM n"
-            ),
-            {"count": articles, "now": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO claim (id, statement, claim_type, source, revision, created_at, "
-                "updated_at) "
-                + numbers
-                + "SELECT 'claim-' || i, 'Generated claim ' || i, 'clinical', 'import', 1, "
-                ":now, :now FROM n"
-            ),
-            {"count": claims, "now": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO evidence_link (claim_id, pmid, origin, retrieval_score, relevance, "
-                "stance, confidence, rationale, method, method_version, created_at, updated_at) "
-                + numbers
-                + "SELECT 'claim-' || n.i, a.pmid, "
-                "CASE (a.pmid + n.i) % 3 WHEN 0 THEN 'query' WHEN 1 THEN 'fulltext' "
-                "ELSE 'both' END, ((a.pmid * 7 + n.i) % 1000) / 100.0, "
-                "((a.pmid * 13 + n.i) % 1000) / 1000.0, "
-                "CASE (a.pmid * 3 + n.i) % 4 WHEN 0 THEN 'contradicts' WHEN 1 THEN 'neutral' "
-                "ELSE 'supports' END, ((a.pmid + n.i * 11) % 1000) / 1000.0, :rationale, "
-                ":method, :version, :now, :now FROM n CROSS JOIN article a"
-            ),
-            {
-                "count": claims,
-                "now": now,
-                "rationale": RATIONALE,
-                "method": linking.METHOD,
-                "version": linking.METHOD_VERSION,
-            },
-        )
+        insert_synthetic(conn, rows // claims, claims, now)
         conn.execute(
             text(
                 "INSERT INTO review_decision (link_id, reviewer, decision, stance, note, "

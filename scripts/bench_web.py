@@ -29,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_export import insert_synthetic  # noqa: E402  (the same generated rows)
 
 ABSTRACT = (
     "Background: kratom is used for opioid withdrawal. "
@@ -49,53 +52,15 @@ def build(url: str, links: int, claims: int, sample: int) -> None:
 
     from evidence.grading.grades import grade_claims
     from evidence.grading.verdicts import Cause
-    from evidence.linking import stance as linking
     from evidence.store import db
     from evidence.web.auth import add_user
 
     db.upgrade(url)
     articles = links // claims
     now = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
-    numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO article (pmid, version, record_type, title, abstract, journal_title, "
-                "pub_year, is_deleted, content_hash, created_at, updated_at) "
-                + numbers
-                + "SELECT 50000000 + i, 1, 'article', 'Synthetic trial ' || i || ' of kratom', "
-                ":abstract, 'Journal of Synthetic Evidence', 1990 + i % 35, false, 'h' || i, "
-                ":now, :now FROM n"
-            ),
-            {"count": articles, "now": now, "abstract": ABSTRACT},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO claim (id, statement, claim_type, source, revision, created_at, "
-                "updated_at) "
-                + numbers
-                + "SELECT 'claim-' || i, 'Generated claim ' || i, 'clinical', 'import', 1, "
-                ":now, :now FROM n"
-            ),
-            {"count": claims, "now": now},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO evidence_link (claim_id, pmid, origin, retrieval_score, relevance, "
-                "stance, confidence, rationale, method, method_version, created_at, updated_at) "
-                + numbers
-                + "SELECT 'claim-' || n.i, a.pmid, "
-                "CASE (a.pmid + n.i) % 3 WHEN 0 THEN 'query' WHEN 1 THEN 'fulltext' "
-                "ELSE 'both' END, ((a.pmid * 7 + n.i) % 1000) / 100.0, "
-                "((a.pmid * 13 + n.i) % 1000) / 1000.0, "
-                "CASE (a.pmid * 3 + n.i) % 4 WHEN 0 THEN 'contradicts' WHEN 1 THEN 'neutral' "
-                "ELSE 'supports' END, ((a.pmid + n.i * 11) % 1000) / 1000.0, :rationale, "
-                ":method, :version, :now, :now FROM n CROSS JOIN article a"
-            ),
-            {"count": claims, "now": now, "rationale": RATIONALE,
-             "method": linking.METHOD, "version": linking.METHOD_VERSION},
-        )  # fmt: skip
+        insert_synthetic(conn, articles, claims, now, abstract=ABSTRACT, rationale=RATIONALE)
         # Two reviewers on 2% of the links; bob rejects a third of alice's accepts (conflicts).
         for reviewer, condition, decision, reason in (
             ("alice", "id % 50 = 0", "accept", None),
