@@ -18,7 +18,6 @@ unrelated scales and differ between the two engines.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -163,11 +162,3 @@ def rrf(*rankings: Sequence[int], k: int = RRF_K) -> dict[int, float]:
         for rank, key in enumerate(ranking, start=1):
             fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
     return fused
-
-
-def embedded_at(conn: Connection, model: str) -> dt.datetime | None:
-    """When the latest vector of this model was stored (for status lines)."""
-    value = conn.execute(
-        text("SELECT max(created_at) FROM article_embedding WHERE model = :m"), {"m": model}
-    ).scalar_one()
-    return value if isinstance(value, dt.datetime) or value is None else None

@@ -99,7 +99,13 @@ def identity(choice: LinkerChoice) -> tuple[str, str]:
         return stance.METHOD, stance.METHOD_VERSION
     from evidence.linking.trained import STANCE_DIR
 
-    path = (choice.stance_model or STANCE_DIR) / "config.json"
+    return _model_identity((choice.stance_model or STANCE_DIR) / "config.json")
+
+
+@functools.cache
+def _model_identity(path: Path) -> tuple[str, str]:
+    """A model's (method, version) from its config.json, read once per process: readers ask
+    for it on every query of current links."""
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
         return str(config["method"]), str(config["version"])
