@@ -5,11 +5,11 @@ Route: the baseline file (30,000 records) and the 2021 update file (20,783) are 
 fresh SQLite database; `evidence audit` runs once against a loopback E-utilities stand-in serving
 both files, so every claim's searches record their hits as they would against PubMed; then
 `evidence link --linker NAME` is timed as its own process (wall time and peak RSS from
-/usr/bin/time), first for the lexical linker, then for the trained one (which embeds the
-articles each claim can reach on first use).
+/usr/bin/time): the lexical linker, then the hybrid (the default; it embeds the articles it
+reads on first use), then the trained one (which embeds the rest of each claim's candidates).
 
 Usage:
-  python scripts/bench_linking.py [--linker lexical --linker trained]
+  python scripts/bench_linking.py [--linker lexical --linker hybrid --linker trained]
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> int:
     from tests.eutils_server import EUtilsServer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--linker", action="append", choices=("lexical", "trained"))
+    parser.add_argument("--linker", action="append", choices=("lexical", "hybrid", "trained"))
     args = parser.parse_args()
     for path in FILES:
         if not path.is_file():
@@ -77,7 +77,7 @@ def main() -> int:
             env["EVIDENCE_EUTILS_URL"] = server.base_url
             run(["audit", "--report", f"{tmp}/report"], env)
         results = {}
-        for linker in args.linker or ["lexical", "trained"]:
+        for linker in args.linker or ["lexical", "hybrid", "trained"]:
             seconds, peak_mb, out = run(["link", "--linker", linker], env)
             results[linker] = {"seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb)}
             print(f"{linker:8s} link 26 claims: {seconds:6.1f} s, peak RSS {peak_mb:5.0f} MB "

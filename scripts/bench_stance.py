@@ -41,6 +41,7 @@ from sqlalchemy.engine import Connection
 from evidence.jobs.ingest import ingest_file
 from evidence.linking import linkers
 from evidence.linking import stance as linking
+from evidence.linking.hybrid import HybridLinker
 from evidence.linking.linkers import LINKERS
 from evidence.linking.trained import TrainedLinker
 from evidence.store import db, search_index
@@ -195,7 +196,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N claims")
     parser.add_argument("--candidates", type=int, default=30, help="FTS hits reranked per claim")
     parser.add_argument("--params", default="", help="JSON overrides of linking.Params")
-    parser.add_argument("--linker", choices=LINKERS, default="trained")
+    parser.add_argument("--linker", choices=LINKERS, default="hybrid")
     parser.add_argument("--stance-model", type=Path, default=None, help="a model directory")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
@@ -234,6 +235,8 @@ def main(argv: Iterable[str] | None = None) -> int:
                 return linker.rank(conn, claim, found, stats=stats)
 
             def assess(claim: str, title: str, abstract: str) -> str:
+                if isinstance(linker, HybridLinker):
+                    return linker.assess(claim, title, abstract, stats=stats).stance
                 if isinstance(linker, TrainedLinker):
                     return linker.assess(claim, title, abstract).stance
                 return linking.assess(claim, title, abstract, stats=stats, params=params).stance

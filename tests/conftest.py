@@ -44,8 +44,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVIDENCE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EVIDENCE_RATELIMIT_FILE", str(tmp_path / "eutils.ratelimit"))
     # The pipeline's tests run the lexical linker: deterministic by construction, fast, and
-    # what their expected links were written for. The trained default (and the audit with it)
-    # is tested in tests/test_trained_linker.py, which sets EVIDENCE_LINKER itself.
+    # what their expected links were written for. The hybrid default and the trained linker are
+    # tested in tests/test_hybrid_linker.py and tests/test_trained_linker.py, which choose
+    # their linker themselves.
     monkeypatch.setenv("EVIDENCE_LINKER", "lexical")
     from evidence.linking import current, linkers
 

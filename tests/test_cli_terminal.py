@@ -59,13 +59,15 @@ def audited(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> 
     shutil.copy(sqlite_template, path)
     url = f"sqlite:///{path}"
     evidence = Invoker(url)
+    # module scope runs before the per-test environment (conftest) sets the linker
+    lexical = {"EVIDENCE_LINKER": "lexical"}
     for args in (
         ("ingest", str(FIXTURES / "audit" / "records.xml")),
         ("claims", "load", str(CATALOG)),
         ("link",),
         ("grade",),
     ):
-        result = evidence(*args)
+        result = evidence(*args, env=lexical)
         assert result.exit_code == 0, result.output
     return url
 

@@ -41,7 +41,7 @@ def test_models_load_from_the_package_without_network(monkeypatch: pytest.Monkey
     assert STANCE_DIR.is_relative_to(Path(linkers.__file__).parent)
     assert loaded.method == "minilm-stance" and loaded.version
     assert linkers.identity(linkers.LinkerChoice("trained")) == (loaded.method, loaded.version)
-    assert linkers.identity(linkers.LinkerChoice())[0] == "lexical-nli"  # today's default
+    assert linkers.identity(linkers.LinkerChoice("lexical"))[0] == "lexical-nli"
     probs = loaded.stance.predict(CLAIM, [FINDING, OFF_TOPIC])
     assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 

@@ -51,9 +51,9 @@ def _print_table(app: App, claim_ids: list[str], hits: dict[str, int] | None) ->
 
 LINKER_OPTION = click.option(
     "--linker",
-    type=click.Choice(["trained", "lexical"]),
+    type=click.Choice(["hybrid", "trained", "lexical"]),
     default=None,
-    help="The linker: lexical (default; EVIDENCE_LINKER) or the trained model (opt-in).",
+    help="The linker (EVIDENCE_LINKER): hybrid (default), trained or lexical.",
 )
 
 
@@ -72,10 +72,11 @@ def link(app: App, claim_id: str | None, linker: str | None) -> None:
     """Suggest evidence links for claims from what the database holds (no PubMed requests).
 
     Candidates are each claim's stored hits (every search role) plus full-text matches over
-    the whole local corpus. The linker (lexical by default; --linker trained for the model,
-    which also fuses embedding similarity into the ranking) picks rationale sentences (findings
-    only) and suggests supports / contradicts / neutral; what a claim's counter searches found
-    is also judged against their statements. Re-linking updates suggestions in place and never
+    the whole local corpus. The linker (hybrid by default: the lexical reading, and the trained
+    model's where the lexical relevance gate turned evidence away; --linker trained or lexical
+    for either alone) picks rationale sentences (findings only) and suggests supports /
+    contradicts / neutral; what a claim's counter searches found is also judged against their
+    statements. Re-linking updates suggestions in place and never
     deletes one; another method or version adds its own rows beside the old ones.
 
     Example:

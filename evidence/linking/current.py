@@ -4,7 +4,7 @@ Links of an earlier linker (or version) stay in `evidence_link` (reviewers' deci
 them), so every reader that wants today's suggestions filters by the linker. This is that
 filter, once: `current_link` (SQL, with its bind values from `current_params`) and
 `is_current` (Python). The linker is the caller's choice (`use`, called by the CLI from its
-settings; the lexical linker unless told otherwise).
+settings; the hybrid linker unless told otherwise).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ class TrainedLinker:
             # scores must not depend on which other studies were scored with it.
             part = self.stance.predict(statement, [s.text for s in sentences])
             rel = min(max(relevance.get(int(c.key), 0.0), 0.0), 1.0)
-            out.append(self._assessment(sentences, part, rel))
+            out.append(self.assessment(sentences, part, rel))
         return out
 
     def assess(self, statement: str, title: str, abstract: str) -> Assessment:
@@ -129,7 +129,7 @@ class TrainedLinker:
         candidate = Candidate(0, title, abstract)
         return self.assess_many(statement, [candidate], {0: relevance})[0]
 
-    def _assessment(
+    def assessment(
         self,
         sentences: Sequence[Sentence],
         probs: npt.NDArray[np.float32],

@@ -1,0 +1,107 @@
+"""Stance given the evidence, per linker, on the held-out splits of the stance training sets.
+
+The question the issue asks of consumer-phrased claims: handed a claim and the passage that
+bears on it, does the linker read supports / contradicts / neutral right? No consumer-claim set
+is available here, so these are the nearest held-out stand-ins (none of them trained on, none
+used to choose a threshold):
+
+- PubMedQA PQA-L, official 500-item test split: the question as a statement ("Does X reduce
+  Y?" -> "X reduce Y") against the abstract's conclusion; yes -> supports, no -> contradicts,
+  maybe -> neutral.
+- CliniFact test split: "I is superior to C in terms of O" against the whole abstract; TRUE ->
+  supports, FALSE -> contradicts, NONE -> neutral.
+- Evidence Inference 2.0, ev2 test articles: a templated claim against an evidence span
+  (direction as found -> supports, another direction -> contradicts, a span about another
+  outcome -> neutral; seeded as in `train_stance.py`).
+
+Each linker assesses (claim, title "", passage) as it would one abstract: the lexical method
+with its relevance gate, the trained model, the hybrid. Metric: 3-way macro-F1.
+
+Usage:
+  python scripts/bench_stance_sets.py [--data-root ../shared/data] [--linker NAME ...] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_stance as sets  # noqa: E402  (the loaders and label mappings of the training)
+
+from evidence.linking import stance  # noqa: E402
+from evidence.linking.hybrid import HybridLinker  # noqa: E402
+from evidence.linking.trained import TrainedLinker  # noqa: E402
+
+LABELS = sets.LABELS  # neutral, supports, contradicts
+Item = tuple[str, str, int]  # claim, passage, gold label index
+
+
+def pubmedqa(root: Path) -> list[Item]:
+    pqa = sets.load_pubmedqa(sets.Hashes(root))
+    ex = sets.pubmedqa_examples(pqa["test"], random.Random(99), background=False)
+    return [(e.claim, e.passage, e.label) for e in ex]
+
+
+def clinifact(root: Path) -> list[Item]:
+    rows = sets.load_clinifact(sets.Hashes(root))["test"]
+    return [(r["claim"], r["article_abstract"], sets.CF_LABEL[r["label"].strip()]) for r in rows]
+
+
+def evinf(root: Path) -> list[Item]:
+    prompts = sets.load_evinf(sets.Hashes(root))["test"]
+    ex = sets.evinf_examples(prompts, random.Random(99), neutral_rate=1.0)
+    return [(e.claim, e.passage, e.label) for e in ex]
+
+
+def macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
+    return float(sets.macro_f1(gold, pred)["macro_f1"])
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--linker", action="append", choices=("lexical", "trained", "hybrid"), default=None
+    )
+    parser.add_argument("--limit", type=int, default=0, help="only the first N items per set")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if not (args.data_root / "stance").is_dir():
+        print(f"bench_stance_sets: {args.data_root / 'stance'}: no such directory", file=sys.stderr)
+        return 2
+
+    trained = TrainedLinker.load()
+    hybrid = HybridLinker(trained)
+    readers: dict[str, Callable[[str, str], str]] = {
+        "lexical": lambda c, p: stance.assess(c, "", p).stance,
+        "trained": lambda c, p: trained.assess(c, "", p).stance,
+        "hybrid": lambda c, p: hybrid.assess(c, "", p).stance,
+    }
+    result: dict[str, object] = {"bench": "stance_sets"}
+    for name, load in (("pubmedqa_test", pubmedqa), ("clinifact_test", clinifact),
+                       ("evinf_ev2_test", evinf)):  # fmt: skip
+        items = load(args.data_root)
+        if args.limit:
+            items = items[: args.limit]
+        gold = [g for *_, g in items]
+        for linker in args.linker or ["lexical", "hybrid"]:
+            started = time.perf_counter()
+            pred = [LABELS.index(readers[linker](c, p)) for c, p, _ in items]
+            f1 = round(macro_f1(gold, pred), 4)
+            seconds = round(time.perf_counter() - started, 1)
+            print(f"{name:<16} n={len(items):<5} {linker:<8} macro-F1 {f1:.3f}  {seconds} s")
+            result[f"{name}/{linker}"] = f1
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The hybrid linker, the default: the lexical reading stands where it commits, the trained
+model reads on-topic evidence the lexical gate turned away (in both directions), off-topic text
+stays neutral, its links carry their own method and version, and it is what `evidence link`
+uses when nothing else is chosen.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evidence.config import Settings
+from evidence.linking import hybrid, linkers, stance
+from evidence.linking.hybrid import HybridLinker
+from evidence.linking.trained import STANCE_DIR
+from tests.conftest import FIXTURES, Invoker, query
+
+RECORDS = FIXTURES / "audit" / "records.xml"
+CATALOG = FIXTURES.parent.parent / "catalogs" / "kratom.toml"
+TITLE = "A randomised trial"
+METHODS = (
+    "METHODS We randomised 240 adults with chronic low back pain to mitragynine or placebo "
+    "for 8 weeks. "
+)
+RELIEF = METHODS + (
+    "RESULTS Pain scores fell more with mitragynine than with placebo (mean difference -1.9 "
+    "points, P < 0.001). CONCLUSIONS Mitragynine relieved chronic back pain."
+)
+NO_RELIEF = METHODS + (
+    "RESULTS Pain scores did not differ between mitragynine and placebo (mean difference -0.1 "
+    "points, P = 0.81). CONCLUSIONS Mitragynine was no better than placebo for chronic back pain."
+)
+# Worded unlike the trial: no "mitragynine", "placebo", "scores", "relieved" ...
+PARAPHRASE = "Kratom alkaloids reduce pain in people."
+
+
+@pytest.fixture(scope="module")
+def linker() -> HybridLinker:
+    return HybridLinker.load()
+
+
+def test_the_default_linker_is_the_hybrid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EVIDENCE_LINKER", raising=False)
+    assert Settings().linker == "hybrid"
+    assert linkers.LinkerChoice().name == "hybrid"
+    method, version = linkers.identity(linkers.LinkerChoice())
+    trained = linkers.identity(linkers.LinkerChoice("trained"))[1]
+    assert (method, version) == ("hybrid-stance", hybrid.version_of(trained))
+    # the version names the lexical rules' and the model's: either changing is a new version
+    assert version.split(".") == [hybrid.VERSION, stance.METHOD_VERSION, trained]
+
+
+@pytest.mark.parametrize(
+    ("abstract", "expected"), [(RELIEF, "supports"), (NO_RELIEF, "contradicts")]
+)
+def test_evidence_worded_unlike_the_claim_is_read_by_the_model(
+    linker: HybridLinker, abstract: str, expected: str
+) -> None:
+    assert stance.assess(PARAPHRASE, TITLE, abstract).stance == "neutral"  # the lexical gate
+    read = linker.assess(PARAPHRASE, TITLE, abstract)
+    assert read.stance == expected
+    assert read.method == "hybrid-stance" and read.method_version == linker.version
+    assert read.reasons[0].startswith("worded unlike the claim")
+    assert any(r.startswith("model: ") for r in read.reasons)
+    # the rationale is the findings, never the methods sentence
+    assert read.rationale and all(r.section in ("RESULTS", "CONCLUSIONS") for r in read.rationale)
+    assert read == HybridLinker.load().assess(PARAPHRASE, TITLE, abstract)  # deterministic
+
+
+def test_a_lexical_commitment_stands(linker: HybridLinker) -> None:
+    claim = "Mitragynine relieved chronic back pain."
+    lexical = stance.assess(claim, TITLE, RELIEF)
+    assert lexical.stance == "supports"
+    read = linker.assess(claim, TITLE, RELIEF)
+    assert (read.stance, read.rationale, read.reasons) == (
+        lexical.stance, lexical.rationale, lexical.reasons,
+    )  # fmt: skip
+    assert read.method == "hybrid-stance"
+
+
+def test_off_topic_text_stays_neutral(linker: HybridLinker) -> None:
+    abstract = "The parking lot was repaved in 2019. RESULTS The new surface cut puddles by 40%."
+    read = linker.assess(PARAPHRASE, "Parking", abstract)
+    assert read.stance == "neutral"
+    assert not any(r.startswith("worded unlike") for r in read.reasons)
+
+
+def test_link_uses_the_hybrid_by_default_and_relinking_adds_rows(
+    evidence: Invoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert evidence("ingest", str(RECORDS)).exit_code == 0
+    assert evidence("claims", "load", str(CATALOG)).exit_code == 0
+    assert evidence("link", "--linker", "lexical").exit_code == 0
+    lexical = query(evidence.url, "SELECT count(*) FROM evidence_link")[0][0]
+    monkeypatch.delenv("EVIDENCE_LINKER")  # nothing chosen: the default
+    result = evidence("link")
+    assert result.exit_code == 0, result.output
+    rows = query(
+        evidence.url,
+        "SELECT method, method_version, count(*) FROM evidence_link GROUP BY 1, 2 ORDER BY 1",
+    )
+    by_method = {m: (v, n) for m, v, n in rows}
+    assert by_method["lexical-nli"][1] == lexical  # the lexical rows are kept
+    version, count = by_method["hybrid-stance"]
+    assert count > 0 and version == linkers.identity(linkers.LinkerChoice())[1]
+    # the vectors the hybrid read with are stored for the next run
+    assert query(evidence.url, "SELECT count(*) FROM article_embedding")[0][0] > 0
+
+
+def test_a_corrupt_model_stops_the_hybrid_with_exit_3(evidence: Invoker, tmp_path: Path) -> None:
+    broken = tmp_path / "model"
+    shutil.copytree(STANCE_DIR, broken)
+    (broken / "stance.onnx").write_bytes(b"not an onnx model")
+    assert evidence("ingest", str(RECORDS)).exit_code == 0
+    assert evidence("claims", "load", str(CATALOG)).exit_code == 0
+    env = {"EVIDENCE_LINKER": "hybrid", "EVIDENCE_STANCE_MODEL": str(broken)}
+    result = evidence("link", env=env)
+    assert result.exit_code == 3, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(broken) in lines[0]
+    assert query(evidence.url, "SELECT count(*) FROM evidence_link") == [(0,)]  # no fallback
