@@ -75,23 +75,26 @@ class HybridLinker:
         *,
         stats: TermStats | None = None,
     ) -> list[Ranked]:
-        """The lexical ranking, with the gated candidates the model reads with certainty."""
+        """The lexical ranking, with the model's reading of the gated candidates it commits on
+        (every assessment named as this method's)."""
         ranked = stance.rank_candidates(statement, candidates, stats=stats)
-        gated = [r for r in ranked if r.assessment.stance == "neutral"]
-        if not gated:
-            return ranked
-        embedder = self.trained.embedder
-        vectors = embeddings.ensure(conn, embedder, [int(r.candidate.key) for r in gated])
-        dense = embeddings.cosine(embedder.encode([statement])[0], vectors)
+        gated = [int(r.candidate.key) for r in ranked if r.assessment.stance == "neutral"]
+        dense: dict[int, float] = {}
+        if gated:
+            embedder = self.trained.embedder
+            vectors = embeddings.ensure(conn, embedder, gated)
+            dense = embeddings.cosine(embedder.encode([statement])[0], vectors)
         out = []
         for r in ranked:
             cosine = dense.get(int(r.candidate.key), 0.0)
+            read = None
             if r.assessment.stance == "neutral" and cosine >= RESCUE_COSINE:
                 read = self.read(statement, r.candidate.abstract, cosine)
-                if read is not None:
-                    r = replace(r, assessment=read)
-            out.append(r)
+            out.append(replace(r, assessment=read or self._named(r.assessment)))
         return out
+
+    def _named(self, assessment: stance.Assessment) -> stance.Assessment:
+        return replace(assessment, method=METHOD, method_version=self.version)
 
     def assess(
         self, statement: str, title: str, abstract: str, *, stats: TermStats | None = None
@@ -99,13 +102,13 @@ class HybridLinker:
         """One abstract's stance towards the claim (what `rank` gives each candidate)."""
         lexical = stance.assess(statement, title, abstract, stats=stats)
         if lexical.stance != "neutral":
-            return replace(lexical, method=METHOD, method_version=self.version)
+            return self._named(lexical)
         claim, passage = self.trained.embedder.encode(
             [statement, embeddings.passage(title, abstract)]
         )
         cosine = float(claim @ passage)
         read = self.read(statement, abstract, cosine) if cosine >= RESCUE_COSINE else None
-        return read or replace(lexical, method=METHOD, method_version=self.version)
+        return read or self._named(lexical)
 
     def read(self, statement: str, abstract: str, cosine: float) -> stance.Assessment | None:
         """The model's stance on one on-topic abstract, or None when it is not sure."""
