@@ -20,6 +20,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -581,6 +582,19 @@ class InterruptingServer(EUtilsServer):
                 _thread.interrupt_main()
 
 
+@pytest.fixture
+def default_sigint() -> Iterator[None]:
+    """Ctrl-C as a fresh `evidence` process gets it: Python's default SIGINT handler, whatever
+    an earlier test in this worker process installed (`_thread.interrupt_main` calls the
+    installed handler, and only the default one raises KeyboardInterrupt)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("default_sigint")
 def test_interrupt_exits_130_and_keeps_committed_batches(evidence: Invoker, db_url: str) -> None:
     with InterruptingServer(at=2) as srv:
         fill_small_corpus(srv)

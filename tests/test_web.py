@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -331,7 +332,8 @@ def test_users_add_bad_input_and_serve_defaults(evidence: Invoker) -> None:
     again = users_add("dave", "--role", "admin", password="another-one-2")
     assert again.output == "user dave (admin) updated\n"  # type: ignore[attr-defined]
     # The workbench listens on loopback unless told otherwise.
-    serve = cli.commands["serve"]
+    serve = cli.get_command(click.Context(cli), "serve")  # loaded on first use
+    assert serve is not None
     defaults = {p.name: p.default for p in serve.params}
     assert defaults["host"] == "127.0.0.1" and defaults["port"] == 8000
 
