@@ -767,7 +767,7 @@ def main(argv: Iterable[str] | None = None) -> int:
                 "frozen_layers",
                 "max_examples",
                 "hard_negatives",
-            )  # fmt: skip
+            )
         }
         | {"init_state": str(args.init_state) if args.init_state else None}
         | {
