@@ -29,13 +29,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
 from evidence.linking import embeddings, stance
 from evidence.linking.sentences import findings, split_sentences
 from evidence.linking.stance import Candidate, Ranked, TermStats
-from evidence.linking.trained import TrainedLinker
+
+if TYPE_CHECKING:  # imported in `load`: naming this linker (`version_of`) needs no onnxruntime
+    from evidence.linking.trained import TrainedLinker
 
 __all__ = ["METHOD", "RESCUE_COSINE", "RESCUE_PROBABILITY", "HybridLinker", "version_of"]
 
@@ -65,6 +68,8 @@ class HybridLinker:
 
     @classmethod
     def load(cls, stance_dir: Path | None = None) -> HybridLinker:
+        from evidence.linking.trained import TrainedLinker
+
         return cls(TrainedLinker.load(stance_dir))
 
     def rank(
@@ -87,28 +92,32 @@ class HybridLinker:
         out = []
         for r in ranked:
             cosine = dense.get(int(r.candidate.key), 0.0)
-            read = None
-            if r.assessment.stance == "neutral" and cosine >= RESCUE_COSINE:
-                read = self.read(statement, r.candidate.abstract, cosine)
-            out.append(replace(r, assessment=read or self._named(r.assessment)))
+            settled = self._settle(statement, r.assessment, r.candidate.abstract, cosine)
+            out.append(replace(r, assessment=settled))
         return out
 
-    def _named(self, assessment: stance.Assessment) -> stance.Assessment:
-        return replace(assessment, method=METHOD, method_version=self.version)
+    def _settle(
+        self, statement: str, lexical: stance.Assessment, abstract: str, cosine: float
+    ) -> stance.Assessment:
+        """The lexical reading, or the model's where the lexical gate said neutral and the
+        abstract is on topic; named as this method's either way."""
+        read = None
+        if lexical.stance == "neutral" and cosine >= RESCUE_COSINE:
+            read = self.read(statement, abstract, cosine)
+        return read or replace(lexical, method=METHOD, method_version=self.version)
 
     def assess(
         self, statement: str, title: str, abstract: str, *, stats: TermStats | None = None
     ) -> stance.Assessment:
         """One abstract's stance towards the claim (what `rank` gives each candidate)."""
         lexical = stance.assess(statement, title, abstract, stats=stats)
-        if lexical.stance != "neutral":
-            return self._named(lexical)
-        claim, passage = self.trained.embedder.encode(
-            [statement, embeddings.passage(title, abstract)]
-        )
-        cosine = float(claim @ passage)
-        read = self.read(statement, abstract, cosine) if cosine >= RESCUE_COSINE else None
-        return read or self._named(lexical)
+        cosine = 0.0
+        if lexical.stance == "neutral":
+            claim, passage = self.trained.embedder.encode(
+                [statement, embeddings.passage(title, abstract)]
+            )
+            cosine = float(claim @ passage)
+        return self._settle(statement, lexical, abstract, cosine)
 
     def read(self, statement: str, abstract: str, cosine: float) -> stance.Assessment | None:
         """The model's stance on one on-topic abstract, or None when it is not sure."""

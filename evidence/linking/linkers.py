@@ -31,8 +31,9 @@ from typing import Literal, Protocol
 
 from sqlalchemy.engine import Connection
 
+from evidence.errors import ModelError
 from evidence.linking import stance
-from evidence.linking.model import ModelError
+from evidence.linking.shipped import STANCE_DIR
 from evidence.linking.stance import Candidate, Ranked, TermStats
 
 __all__ = ["LINKERS", "Linker", "LinkerChoice", "LinkerName", "identity", "load"]
@@ -107,8 +108,6 @@ def identity(choice: LinkerChoice) -> tuple[str, str]:
     (grading, the report, exports) need to pick the current links."""
     if choice.name == "lexical":
         return stance.METHOD, stance.METHOD_VERSION
-    from evidence.linking.trained import STANCE_DIR
-
     method, version = _model_identity((choice.stance_model or STANCE_DIR) / "config.json")
     if choice.name == "hybrid":
         from evidence.linking import hybrid

@@ -29,13 +29,11 @@ from sqlalchemy.engine import Connection
 from evidence.linking import embeddings
 from evidence.linking.model import Embedder, StanceModel, aggregate
 from evidence.linking.sentences import Sentence, findings, split_sentences
+from evidence.linking.shipped import EMBEDDER_DIR, STANCE_DIR
 from evidence.linking.stance import Assessment, Candidate, Ranked, Rationale, TermStats
 
 __all__ = ["EMBEDDER_DIR", "STANCE_DIR", "TrainedLinker"]
 
-WEIGHTS = Path(__file__).resolve().parent / "weights"
-STANCE_DIR = WEIGHTS / "stance"
-EMBEDDER_DIR = WEIGHTS / "embedder"
 #: The embedder's name in `article_embedding.model`: vectors of other weights are not mixed in.
 EMBEDDER_NAME = "all-MiniLM-L6-v2-int8"
 MAX_RATIONALE = 3
