@@ -875,6 +875,33 @@ CASES = [
         lean="support",
     ),
     case(
+        # "Can cause" asks whether the harm happens: a small survey of users reporting it,
+        # replicated by a case report, is not imprecise for want of respondents.
+        "safety-harm-survey-judged-on-replication-not-size",
+        [sup("case_control_cross_sectional", n=40), sup("case_report_series", n=None)],
+        HARM,
+        codes={"start.case_control_cross_sectional": 0, "certainty.low": 0},
+        absent=["imprecision.survey_n_lt_100", "imprecision.single_study"],
+        certainty="low",
+        verdict="supported",
+    ),
+    case(
+        "safety-harm-single-survey-unreplicated",
+        [sup("case_control_cross_sectional", n=4000)],
+        HARM,
+        codes={"imprecision.no_replication": -1, "verdict.very_low_certainty": 0},
+        verdict="insufficient",
+        lean="support",
+    ),
+    case(
+        # A claim of safety still needs the numbers: the exemption is for reports of harm.
+        "safety-claim-of-safety-keeps-survey-imprecision",
+        [con("case_control_cross_sectional", n=40)],
+        SAFE,
+        codes={"imprecision.survey_n_lt_100": -1, "verdict.documented_harm": 0},
+        verdict="contradicted",
+    ),
+    case(
         "safety-harm-animal-toxicity-indirect",
         two(sup("preclinical_experiment", n=None)),
         HARM,
@@ -936,6 +963,21 @@ CASES = [
         absent=["rob.all_flagged_low", "rob.majority_flagged", "imprecision.n_lt_400"],
         certainty="low",
         verdict="supported",
+    ),
+    case(
+        # Looking back is what a survey does: no second downgrade for "retrospective".
+        "survey-retrospective-is-inherent",
+        two(sup("case_control_cross_sectional", n=2000, rob=["retrospective"])),
+        absent=["rob.all_flagged_low", "rob.majority_flagged"],
+        certainty="low",
+        verdict="supported",
+    ),
+    case(
+        # A cohort can be followed forwards: a retrospective one is still downgraded.
+        "cohort-retrospective-still-downgraded",
+        two(sup("cohort", n=2000, rob=["retrospective"])),
+        codes={"rob.all_flagged_low": -2},
+        verdict="insufficient",
     ),
     case(
         "prevalence-surveys-few-respondents-minus-1",

@@ -50,6 +50,7 @@ from evidence.grading.rules import (
     DESIGNS,
     DOCUMENTED_HARM_DESIGNS,
     EXCLUDED_STATUSES,
+    HARM_OCCURRENCE_DESIGNS,
     HUMAN_POPULATIONS,
     HUMAN_SCOPES,
     IMPRECISION_MAX_DOWNGRADE,
@@ -244,7 +245,7 @@ def assess(flags: ClaimFlags, links: Sequence[LinkedStudy]) -> ClaimAssessment:
         *_risk_of_bias(deciding, start),
         *_inconsistency(balance),
         *_indirectness_downgrades(flags, deciding),
-        *_imprecision(flags.scope, deciding, counted),
+        *_imprecision(flags, deciding, counted),
         *_publication_bias(flags, counted),
     ]
     upgrades = _upgrades(flags, deciding, start, downgrades)
@@ -503,12 +504,17 @@ def _indirectness_downgrades(flags: ClaimFlags, deciding: Sequence[_Counted]) ->
 
 
 def _imprecision(
-    scope: str, deciding: Sequence[_Counted], counted: Sequence[_Counted]
+    flags: ClaimFlags, deciding: Sequence[_Counted], counted: Sequence[_Counted]
 ) -> list[Reason]:
+    scope = flags.scope
     single = len(deciding) == 1 and deciding[0].design != "sr_ma"
     design = deciding[0].design
-    if scope not in HUMAN_SCOPES or (scope == "safety" and design == "case_report_series"):
-        # Experiments, and case series documenting harms, are not judged on participant
+    reports_harm = scope == "safety" and (
+        design == "case_report_series"
+        or (not flags.asserts_safety and design in HARM_OCCURRENCE_DESIGNS)
+    )
+    if scope not in HUMAN_SCOPES or reports_harm:
+        # Experiments, and reports of a harm in people, are not judged on participant
         # numbers: replication is what makes them precise, in any design that agrees.
         if not single or _replicated(deciding[0], counted):
             return []

@@ -19,7 +19,9 @@ from typing import Any
 
 from evidence import vocab
 
-GRADING_VERSION = "2026.12.1"
+GRADING_VERSION = "2026.12.2"
+# 2026.12.2: reports of a harm in people (surveys too) are judged on replication, not size, for
+# a claim that the harm occurs; "retrospective" is inherent to surveys and case-control studies.
 # 2026.12.1: claims weighed by type (safety scope; mechanistic ranking of experiments; surveys'
 # inherent limits), verdicts need two agreeing studies, a summary sentence per verdict.
 # 2026.11.2: letters about one patient are case reports.
@@ -312,6 +314,12 @@ ABSENCE_OF_HARM_DESIGNS = frozenset({"sr_ma", "rct", "nrct", "cohort"})
 DOCUMENTED_HARM_DESIGNS = frozenset(
     {"sr_ma", "rct", "nrct", "cohort", "case_control_cross_sectional", "case_report_series"}
 )
+#: A claim that a harm occurs ("X can cause Y", a safety claim that does not assert safety) asks
+#: whether the harm happens, not how often: reports of it in people are judged on replication,
+#: not on participant numbers, as for case series (GRADE imprecision concerns an effect
+#: estimate, and the claim states none). A claim of safety still needs the numbers: an absence
+#: of harm among few people shows little.
+HARM_OCCURRENCE_DESIGNS = frozenset({"case_report_series", "case_control_cross_sectional"})
 #: For a mechanistic claim, controlled experiments rank just after systematic reviews: a
 #: receptor assay answers "does X bind Y" better than a survey of users does.
 MECHANISTIC_TIER = {
@@ -326,8 +334,12 @@ MECHANISTIC_TIER = {
     "unclassified": 9,
 }
 #: Risk-of-bias cues that are what makes a study a survey: for a survey (cross-sectional) they
-#: explain its low start and are not downgraded a second time.
-SURVEY_INHERENT_FLAGS = frozenset({"self_report", "online_survey", "convenience_sample"})
+#: explain its low start and are not downgraded a second time. Looking back is one of them: a
+#: survey asks about past use and a case-control study ascertains exposure after the outcome,
+#: so "retrospective" describes the design, which already starts low.
+SURVEY_INHERENT_FLAGS = frozenset(
+    {"self_report", "online_survey", "convenience_sample", "retrospective"}
+)
 #: A survey stratum is imprecise only when it asks fewer respondents than this (a proportion
 #: from 100 respondents has a 95% interval of about +-10 points).
 SURVEY_IMPRECISION_BELOW = 100
