@@ -7,15 +7,19 @@ uses when nothing else is chosen.
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from evidence.config import Settings
 from evidence.linking import hybrid, linkers, stance
 from evidence.linking.hybrid import HybridLinker
 from evidence.linking.trained import STANCE_DIR
+from evidence.store import db
 from tests.conftest import FIXTURES, Invoker, query
+from tests.eutils_server import PUBMED_DOCTYPE, make_article_xml
 
 RECORDS = FIXTURES / "audit" / "records.xml"
 CATALOG = FIXTURES.parent.parent / "catalogs" / "kratom.toml"
@@ -85,6 +89,49 @@ def test_off_topic_text_stays_neutral(linker: HybridLinker) -> None:
     read = linker.assess(PARAPHRASE, "Parking", abstract)
     assert read.stance == "neutral"
     assert not any(r.startswith("worded unlike") for r in read.reasons)
+
+
+def test_the_ranking_puts_the_study_closer_in_meaning_first(
+    evidence: Invoker, linker: HybridLinker, tmp_path: Path
+) -> None:
+    claim = "Kratom eases sleeplessness."
+    # Both share only "kratom" with the claim: the lexical method scores them alike.
+    sleep = (
+        "Kratom and sleep in adults with insomnia",
+        "Forty adults with insomnia took kratom or placebo. RESULTS Kratom shortened sleep "
+        "onset and lengthened total sleep time versus placebo.",
+    )
+    imports = (
+        "Kratom import rules in twelve countries",
+        "We reviewed kratom import rules in twelve countries. RESULTS Kratom was legal to "
+        "import in eight of them.",
+    )
+    day = date(2024, 1, 1)
+    records = [
+        make_article_xml(pmid, title, abstract, year=2024, edat=day, mdat=day)
+        for pmid, (title, abstract) in ((81000001, imports), (81000002, sleep))
+    ]
+    path = tmp_path / "records.xml"
+    head = b'<?xml version="1.0" ?>\n' + PUBMED_DOCTYPE.encode() + b"\n<PubmedArticleSet>\n"
+    path.write_bytes(head + b"\n".join(records) + b"\n</PubmedArticleSet>\n")
+    assert evidence("ingest", str(path)).exit_code == 0
+    candidates = [
+        stance.Candidate(81000001, *imports, 1.0),  # the full-text order: imports first
+        stance.Candidate(81000002, *sleep, 1.0),
+    ]
+    lexical = stance.rank_candidates(claim, candidates)
+    assert [r.candidate.key for r in lexical] == [81000001, 81000002]
+    assert lexical[0].score == lexical[1].score
+    engine = create_engine(db.normalise_url(evidence.url))
+    try:
+        with engine.begin() as conn:
+            ranked = linker.rank(conn, claim, candidates)
+            assert ranked == linker.rank(conn, claim, candidates)  # deterministic, vectors kept
+    finally:
+        engine.dispose()
+    assert [r.candidate.key for r in ranked] == [81000002, 81000001]
+    assert ranked[0].score > ranked[1].score
+    assert all(r.assessment.method == "hybrid-stance" for r in ranked)
 
 
 def test_link_uses_the_hybrid_by_default_and_relinking_adds_rows(
