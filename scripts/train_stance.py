@@ -69,6 +69,11 @@ MAPPING_NOTES = """\
   training claim, one rationale sentence from each of the two training claims sharing its
   rarest words (IDF-weighted), whose evidence abstracts are none of this claim's evidence or
   cited abstracts -> neutral. A shared topic is not a stance.
+- **PubMedQA cross negatives** (`--cross-negatives`, off by default; tried in run m5 and not
+  shipped): each training question's statement against the conclusion of the training
+  question sharing its rarest words -> neutral. `--hard-negatives-per-claim` and
+  `--evinf-neutral-rate` set how many SciFact hard negatives and Evidence Inference
+  other-outcome neutrals are drawn (defaults 2 and 0.5, the shipped recipe).
 - **Evidence Inference 2.0** (ev2 train articles; valid label and reasoning only; prompt label =
   majority of its annotators): the prompt becomes a templated claim in one of three directions,
   with varied phrasing ("I increases O compared with C", "I raises O", "O is lower with I than
@@ -387,6 +392,33 @@ def load_pubmedqa(h: Hashes) -> dict[str, list[dict[str, Any]]]:
 PQA_LABEL = {"yes": SUP, "no": CON, "maybe": NEU}
 
 
+def pubmedqa_cross_negatives(
+    items: Sequence[dict[str, Any]], rng: random.Random, per_item: int = 1
+) -> list[Example]:
+    """Another study's conclusion on a similar question -> neutral (version 3).
+
+    PubMedQA's own neutral is "maybe", an answer that hedges; nothing there teaches that a firm
+    conclusion about a neighbouring question (same condition, another intervention or outcome)
+    says nothing about this one. The neighbours are the items whose questions share this one's
+    rarest words (IDF-weighted), as for SciFact's hard negatives.
+    """
+    words = [set(_WORD.findall(it["QUESTION"].lower())) for it in items]
+    df = Counter(w for ws in words for w in ws)
+    idf = {w: math.log(len(items) / n) for w, n in df.items()}
+    out: list[Example] = []
+    for k, it in enumerate(items):
+        scored = sorted(
+            ((sum(idf[w] for w in words[k] & words[j]), j) for j in range(len(items)) if j != k),
+            reverse=True,
+        )
+        for _, j in scored[:per_item]:
+            answer = " ".join(split_sentences(items[j]["LONG_ANSWER"])[:3])
+            claim = question_to_statement(it["QUESTION"])
+            out.append(Example(claim, answer, NEU, "pubmedqa-cross"))
+    rng.shuffle(out)
+    return out
+
+
 def pubmedqa_examples(
     items: Sequence[dict[str, Any]], rng: random.Random, background: bool = True
 ) -> list[Example]:
@@ -696,6 +728,21 @@ def main(argv: Iterable[str] | None = None) -> int:
         default=True,
         help="same-topic findings of other SciFact claims as neutral pairs (version 2 recipe)",
     )
+    ap.add_argument(
+        "--hard-negatives-per-claim", type=int, default=2, help="SciFact hard negatives per claim"
+    )
+    ap.add_argument(
+        "--cross-negatives",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="PubMedQA: the conclusion of the most similar other question as neutral (v3)",
+    )
+    ap.add_argument(
+        "--evinf-neutral-rate",
+        type=float,
+        default=0.5,
+        help="Evidence Inference: share of prompts that also get an other-outcome neutral pair",
+    )
     ap.add_argument("--calibrate-only", action="store_true")
     ap.add_argument(
         "--requantize",
@@ -719,9 +766,14 @@ def main(argv: Iterable[str] | None = None) -> int:
 
     data = (
         scifact_examples(claims, corpus, rng)
-        + (scifact_hard_negatives(claims, corpus, rng) if args.hard_negatives else [])
-        + evinf_examples(evinf["train"], rng)
+        + (
+            scifact_hard_negatives(claims, corpus, rng, args.hard_negatives_per_claim)
+            if args.hard_negatives
+            else []
+        )
+        + evinf_examples(evinf["train"], rng, args.evinf_neutral_rate)
         + pubmedqa_examples(pqa["train"], rng)
+        + (pubmedqa_cross_negatives(pqa["train"], rng) if args.cross_negatives else [])
         + clinifact_examples(cf["train"], rng, keep_none=0.5)
     )
     if args.max_examples and len(data) > args.max_examples:
@@ -767,6 +819,9 @@ def main(argv: Iterable[str] | None = None) -> int:
                 "frozen_layers",
                 "max_examples",
                 "hard_negatives",
+                "hard_negatives_per_claim",
+                "cross_negatives",
+                "evinf_neutral_rate",
             )
         }
         | {"init_state": str(args.init_state) if args.init_state else None}

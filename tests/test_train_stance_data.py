@@ -1,0 +1,79 @@
+"""The training data mapping of `scripts/train_stance.py` (no torch needed): the hard negatives
+pair a claim with findings about a neighbouring question, never with its own evidence, and are
+labelled neutral; the question-to-statement rewrite keeps the question's content.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+import train_stance as ts  # noqa: E402
+
+
+def sf_claim(cid: int, text: str, doc: int, sentences: list[int]) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "claim": text,
+        "evidence": {str(doc): [{"label": "SUPPORT", "sentences": sentences}]},
+        "cited_doc_ids": [doc],
+    }
+
+
+# ids % 5 in {2, 3, 4} are the training fold
+CLAIMS = [
+    sf_claim(2, "Statins lower LDL cholesterol in adults with diabetes.", 100, [1]),
+    sf_claim(3, "Statins raise muscle pain in adults with diabetes.", 101, [0]),
+    sf_claim(4, "Aspirin prevents colorectal cancer.", 102, [0]),
+    # the negated twin of claim 2 shares its evidence abstract: never a hard negative for it
+    sf_claim(7, "Statins do not lower LDL cholesterol in adults with diabetes.", 100, [1]),
+]
+CORPUS = {
+    100: {"abstract": ["Background.", "Statins cut LDL by 40% in diabetic adults."]},
+    101: {"abstract": ["Myalgia was more common with statins.", "Other."]},
+    102: {"abstract": ["Aspirin users had fewer colorectal cancers.", "Other."]},
+}
+
+
+def test_scifact_hard_negatives_are_neighbours_findings_never_own_evidence() -> None:
+    out = ts.scifact_hard_negatives(CLAIMS, CORPUS, random.Random(1), per_claim=1)
+    assert {e.label for e in out} == {ts.NEU} and {e.source for e in out} == {"scifact-hard"}
+    by_claim = {e.claim: e.passage for e in out}
+    # the claim sharing the rarest words ("statins", "diabetes", ...) gives its finding
+    assert by_claim[CLAIMS[1]["claim"]] == "Statins cut LDL by 40% in diabetic adults."
+    assert by_claim[CLAIMS[0]["claim"]] == "Myalgia was more common with statins."
+    # abstract 100 is claim 2's own evidence (and its twin's): never its negative
+    assert by_claim[CLAIMS[3]["claim"]] != "Statins cut LDL by 40% in diabetic adults."
+    again = ts.scifact_hard_negatives(CLAIMS, CORPUS, random.Random(1), per_claim=1)
+    assert out == again  # seeded
+
+
+def pqa(question: str, answer: str, decision: str = "yes") -> dict[str, Any]:
+    return {"QUESTION": question, "LONG_ANSWER": answer, "final_decision": decision}
+
+
+def test_pubmedqa_cross_negatives_pair_a_question_with_its_nearest_neighbours_answer() -> None:
+    items = [
+        pqa("Does metformin reduce weight in adolescents?", "Metformin reduced BMI modestly."),
+        pqa("Does metformin reduce hba1c in adolescents?", "Metformin lowered HbA1c."),
+        pqa("Is knee arthroscopy useful?", "Arthroscopy gave no benefit.", "no"),
+    ]
+    out = ts.pubmedqa_cross_negatives(items, random.Random(3))
+    assert len(out) == 3 and {e.label for e in out} == {ts.NEU}
+    pairs = {e.claim: e.passage for e in out}
+    assert pairs["Metformin reduce weight in adolescents."] == "Metformin lowered HbA1c."
+    assert pairs["Metformin reduce hba1c in adolescents."] == "Metformin reduced BMI modestly."
+    # never its own answer
+    assert all(pairs[ts.question_to_statement(it["QUESTION"])] != it["LONG_ANSWER"] for it in items)
+
+
+def test_questions_become_statements() -> None:
+    assert ts.question_to_statement("Does X reduce Y?") == "X reduce Y."
+    assert ts.question_to_statement("Is there a role for X in Y?") == "There is a role for X in Y."
+    assert ts.question_to_statement("Landolt C acuity: differences?") == (
+        "Landolt C acuity: differences."
+    )
