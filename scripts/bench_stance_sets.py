@@ -13,12 +13,20 @@ used to choose a threshold):
 - Evidence Inference 2.0, ev2 test articles: a templated claim against an evidence span
   (direction as found -> supports, another direction -> contradicts, a span about another
   outcome -> neutral; seeded as in `train_stance.py`).
+- The same test prompts phrased as a consumer would ("Losartan saves lives", "Paroxetine is
+  useless against anxiety"), for outcomes whose polarity is known (`train_stance.
+  outcome_polarity`: pain, death, infection ... are unwanted; survival, healing ... wanted):
+  for each prompt, a claim in the finding's direction (supports), one in another direction
+  (contradicts), and one against a span about another outcome (neutral). The phrasings
+  (CONSUMER_EVAL below) are none of the templates training may use (`train_stance.CONSUMER`):
+  a constructed stand-in, not real consumers' words.
 
 Each linker assesses (claim, title "", passage) as it would one abstract: the lexical method
 with its relevance gate, the trained model, the hybrid. Metric: 3-way macro-F1.
 
 Usage:
   python scripts/bench_stance_sets.py [--data-root ../shared/data] [--linker NAME ...] [--limit N]
+      [--set NAME ...] [--stance-model DIR]
 """
 
 from __future__ import annotations
@@ -62,8 +70,67 @@ def evinf(root: Path) -> list[Item]:
     return [(e.claim, e.passage, e.label) for e in ex]
 
 
+CONSUMER_EVAL = {
+    "unwanted": {
+        "down": ["{I} keeps {O} away", "{I} stops {O}", "Use {I} to avoid {O}"],
+        "up": ["{I} gives people {O}", "{I} triggers {O}"],
+        "same": ["{I} is useless against {O}", "{I} has no effect on your {O}"],
+    },
+    "wanted": {
+        "up": ["{I} helps your {O}", "{I} is great for {O}"],
+        "down": ["{I} damages {O}", "{I} ruins {O}"],
+        "same": ["{I} is useless for {O}", "{I} has no effect on your {O}"],
+    },
+    "death": {
+        "down": ["{I} adds years to your life", "{I} prevents deaths"],
+        "up": ["{I} is deadly", "{I} causes deaths"],
+        "same": ["{I} does not prevent deaths", "{I} won't save your life"],
+    },
+}
+
+
+def evinf_consumer(root: Path) -> list[Item]:
+    prompts = sets.load_evinf(sets.Hashes(root))["test"]
+    rng = random.Random(99)
+    by_article: dict[str, list[sets.EvPrompt]] = {}
+    for p in prompts:
+        by_article.setdefault(p.pmcid, []).append(p)
+
+    def claim(polarity: str, direction: str, p: sets.EvPrompt) -> str:
+        text = rng.choice(CONSUMER_EVAL[polarity][direction])
+        text = text.format(I=sets._short(p.i, 8), O=sets._short(p.o, 8).lower())
+        return text[0].upper() + text[1:] + "."
+
+    items: list[Item] = []
+    for p in prompts:
+        polarity = sets.outcome_polarity(p.o)
+        if polarity is None:
+            continue
+        span = rng.choice(p.spans)
+        other = rng.choice([d for d in sets.TEMPLATES if d != p.direction])
+        items.append((claim(polarity, p.direction, p), span, sets.SUP))
+        items.append((claim(polarity, other, p), span, sets.CON))
+        elsewhere = [
+            s
+            for q in by_article[p.pmcid]
+            if q.o.strip().lower() != p.o.strip().lower()
+            for s in q.spans
+        ]
+        if elsewhere:
+            items.append((claim(polarity, p.direction, p), rng.choice(elsewhere), sets.NEU))
+    return items
+
+
 def macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
     return float(sets.macro_f1(gold, pred)["macro_f1"])
+
+
+SETS: dict[str, Callable[[Path], list[Item]]] = {
+    "pubmedqa_test": pubmedqa,
+    "clinifact_test": clinifact,
+    "evinf_ev2_test": evinf,
+    "evinf_consumer": evinf_consumer,
+}
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -73,12 +140,14 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--linker", action="append", choices=("lexical", "trained", "hybrid"), default=None
     )
     parser.add_argument("--limit", type=int, default=0, help="only the first N items per set")
+    parser.add_argument("--set", action="append", choices=SETS, default=None, help="only these")
+    parser.add_argument("--stance-model", type=Path, default=None, help="a model directory")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not (args.data_root / "stance").is_dir():
         print(f"bench_stance_sets: {args.data_root / 'stance'}: no such directory", file=sys.stderr)
         return 2
 
-    trained = TrainedLinker.load()
+    trained = TrainedLinker.load(args.stance_model)
     hybrid = HybridLinker(trained)
     readers: dict[str, Callable[[str, str], str]] = {
         "lexical": lambda c, p: stance.assess(c, "", p).stance,
@@ -86,9 +155,8 @@ def main(argv: Iterable[str] | None = None) -> int:
         "hybrid": lambda c, p: hybrid.assess(c, "", p).stance,
     }
     result: dict[str, object] = {"bench": "stance_sets"}
-    for name, load in (("pubmedqa_test", pubmedqa), ("clinifact_test", clinifact),
-                       ("evinf_ev2_test", evinf)):  # fmt: skip
-        items = load(args.data_root)
+    for name in args.set or SETS:
+        items = SETS[name](args.data_root)
         if args.limit:
             items = items[: args.limit]
         gold = [g for *_, g in items]

@@ -324,6 +324,81 @@ def load_evinf(h: Hashes) -> dict[str, list[EvPrompt]]:
     return out
 
 
+# Consumer phrasing (version 3 candidate): people say "X prevents O" or "X is good for O", not
+# "X decreases O compared with C". Which way such a phrase points depends on whether O is
+# something one wants less of (pain, death, infection) or more of (survival, healing): general
+# clinical knowledge, written down as two word lists. Outcomes matching neither get none.
+UNWANTED = re.compile(
+    r"\b(mortality|deaths?|pain|risk|infections?|symptoms?|complications?|adverse|nausea|"
+    r"vomiting|depression|anxiety|relapse|recurrence|readmissions?|hospitali[sz]ations?|fatigue|"
+    r"insomnia|bleeding|toxicity|incidence|failure|side effects?|itching|swelling|strokes?|"
+    r"fractures?)\b",
+    re.I,
+)
+WANTED = re.compile(
+    r"\b(survival|quality of life|remission|healing|recovery|response rate|satisfaction|"
+    r"success|function|well-being|wellbeing)\b",
+    re.I,
+)
+DEATH = re.compile(r"\b(mortality|deaths?)\b", re.I)
+# An outcome already phrased as a change or a time ("relief of pain", "time to recurrence",
+# "pain-free days") inverts or hides its polarity: left out.
+INVERTED = re.compile(
+    r"\b(relief|reduction|decrease|improvement|resolution|absence|time to|free)\b", re.I
+)
+CONSUMER = {
+    "unwanted": {
+        "down": ["{I} prevents {O}", "{I} protects against {O}", "{I} helps with {O}",
+                 "{I} eases {O}", "With {I} you get less {O}"],
+        "up": ["{I} causes {O}", "{I} brings on {O}", "{I} makes {O} worse",
+               "{I} can give you {O}"],
+        "same": ["{I} does nothing for {O}", "{I} doesn't help with {O}",
+                 "{I} won't change your {O}"],
+    },
+    "wanted": {
+        "up": ["{I} is good for {O}", "{I} improves {O}", "{I} gives you better {O}"],
+        "down": ["{I} is bad for {O}", "{I} harms {O}", "{I} worsens {O}"],
+        "same": ["{I} does nothing for {O}", "{I} doesn't help {O}", "{I} won't change {O}"],
+    },
+    "death": {
+        "down": ["{I} helps people live longer", "{I} saves lives",
+                 "{I} lowers your risk of dying"],
+        "up": ["{I} shortens life", "{I} can kill you", "{I} raises your risk of dying"],
+        "same": ["{I} does not make people live longer", "{I} makes no difference to survival"],
+    },
+}  # fmt: skip
+
+
+def outcome_polarity(outcome: str) -> str | None:
+    if INVERTED.search(outcome):
+        return None
+    if DEATH.search(outcome):
+        return "death"
+    if UNWANTED.search(outcome):
+        return "unwanted"
+    if WANTED.search(outcome):
+        return "wanted"
+    return None
+
+
+def evinf_consumer_examples(prompts: Sequence[EvPrompt], rng: random.Random) -> list[Example]:
+    """Consumer-phrased claims for each prompt whose outcome has a known polarity (version 3
+    candidate, `--consumer-templates`): one in the finding's direction (supports) and one in
+    another (contradicts), against the same evidence span, so that only the direction differs."""
+    out: list[Example] = []
+    for p in prompts:
+        polarity = outcome_polarity(p.o)
+        if polarity is None:
+            continue
+        span = rng.choice(p.spans)
+        other = rng.choice([d for d in TEMPLATES if d != p.direction])
+        for direction, label in ((p.direction, SUP), (other, CON)):
+            template = rng.choice(CONSUMER[polarity][direction])
+            claim = template.format(I=_short(p.i, 8), O=_short(p.o, 8).lower())
+            out.append(Example(claim[0].upper() + claim[1:] + ".", span, label, "evinf-consumer"))
+    return out
+
+
 def evinf_examples(
     prompts: Sequence[EvPrompt], rng: random.Random, neutral_rate: float = 0.5
 ) -> list[Example]:
@@ -738,6 +813,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         help="PubMedQA: the conclusion of the most similar other question as neutral (v3)",
     )
     ap.add_argument(
+        "--consumer-templates",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Evidence Inference: also a consumer-phrased claim where the outcome's polarity "
+        "is known (v3 candidate)",
+    )
+    ap.add_argument(
         "--evinf-neutral-rate",
         type=float,
         default=0.5,
@@ -774,6 +856,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         + evinf_examples(evinf["train"], rng, args.evinf_neutral_rate)
         + pubmedqa_examples(pqa["train"], rng)
         + (pubmedqa_cross_negatives(pqa["train"], rng) if args.cross_negatives else [])
+        + (evinf_consumer_examples(evinf["train"], rng) if args.consumer_templates else [])
         + clinifact_examples(cf["train"], rng, keep_none=0.5)
     )
     if args.max_examples and len(data) > args.max_examples:
@@ -821,6 +904,7 @@ def main(argv: Iterable[str] | None = None) -> int:
                 "hard_negatives",
                 "hard_negatives_per_claim",
                 "cross_negatives",
+                "consumer_templates",
                 "evinf_neutral_rate",
             )
         }

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import train_stance as ts  # noqa: E402
@@ -77,3 +79,34 @@ def test_questions_become_statements() -> None:
     assert ts.question_to_statement("Landolt C acuity: differences?") == (
         "Landolt C acuity: differences."
     )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "polarity"),
+    [
+        ("All-cause mortality at 30 days", "death"),
+        ("Postoperative pain (VAS)", "unwanted"),
+        ("Overall survival", "wanted"),
+        ("Time to relief of pain", None),  # phrased as a change: polarity hidden
+        ("Pain-free days", None),
+        ("Serum potassium", None),  # neither wanted nor unwanted in itself
+    ],
+)
+def test_outcome_polarity(outcome: str, polarity: str | None) -> None:
+    assert ts.outcome_polarity(outcome) == polarity
+
+
+def test_consumer_claims_differ_only_in_direction() -> None:
+    prompt = ts.EvPrompt(
+        "1", "PMC1", "Losartan", "captopril", "All-cause mortality", "down",
+        ["Mortality was lower with losartan (P = 0.03)."],
+    )  # fmt: skip
+    unknown = ts.EvPrompt("2", "PMC1", "Losartan", "captopril", "Serum potassium", "up", ["K+"])
+    out = ts.evinf_consumer_examples([prompt, unknown], random.Random(5))
+    assert [e.label for e in out] == [ts.SUP, ts.CON]  # nothing for an outcome of no polarity
+    assert out[0].passage == out[1].passage == prompt.spans[0]
+    supports, contradicts = out[0].claim, out[1].claim
+    assert supports.rstrip(".") in {t.format(I="Losartan") for t in ts.CONSUMER["death"]["down"]}
+    assert contradicts.rstrip(".") in {
+        t.format(I="Losartan") for d in ("up", "same") for t in ts.CONSUMER["death"][d]
+    }
