@@ -74,6 +74,12 @@ MAPPING_NOTES = """\
   question sharing its rarest words -> neutral. `--hard-negatives-per-claim` and
   `--evinf-neutral-rate` set how many SciFact hard negatives and Evidence Inference
   other-outcome neutrals are drawn (defaults 2 and 0.5, the shipped recipe).
+- **Consumer phrasing** (`--consumer-templates`, off by default; tried in run m6 and not
+  shipped): for each Evidence Inference training prompt whose outcome has a known polarity
+  (pain, death, infection ... unwanted; survival, healing ... wanted; outcomes already phrased
+  as a change, "relief of pain", left out), a consumer-phrased claim in the finding's direction
+  ("Losartan saves lives") -> supports and one in another direction -> contradicts, against
+  the same evidence span.
 - **Evidence Inference 2.0** (ev2 train articles; valid label and reasoning only; prompt label =
   majority of its annotators): the prompt becomes a templated claim in one of three directions,
   with varied phrasing ("I increases O compared with C", "I raises O", "O is lower with I than
@@ -324,10 +330,11 @@ def load_evinf(h: Hashes) -> dict[str, list[EvPrompt]]:
     return out
 
 
-# Consumer phrasing (version 3 candidate): people say "X prevents O" or "X is good for O", not
-# "X decreases O compared with C". Which way such a phrase points depends on whether O is
-# something one wants less of (pain, death, infection) or more of (survival, healing): general
-# clinical knowledge, written down as two word lists. Outcomes matching neither get none.
+# Consumer phrasing (`--consumer-templates`; tried in run m6, not shipped): people say "X
+# prevents O" or "X is good for O", not "X decreases O compared with C". Which way such a
+# phrase points depends on whether O is something one wants less of (pain, death, infection)
+# or more of (survival, healing): general clinical knowledge, written down as two word lists.
+# Outcomes matching neither get none.
 UNWANTED = re.compile(
     r"\b(mortality|deaths?|pain|risk|infections?|symptoms?|complications?|adverse|nausea|"
     r"vomiting|depression|anxiety|relapse|recurrence|readmissions?|hospitali[sz]ations?|fatigue|"
@@ -382,9 +389,9 @@ def outcome_polarity(outcome: str) -> str | None:
 
 
 def evinf_consumer_examples(prompts: Sequence[EvPrompt], rng: random.Random) -> list[Example]:
-    """Consumer-phrased claims for each prompt whose outcome has a known polarity (version 3
-    candidate, `--consumer-templates`): one in the finding's direction (supports) and one in
-    another (contradicts), against the same evidence span, so that only the direction differs."""
+    """Consumer-phrased claims for each prompt whose outcome has a known polarity: one in the
+    finding's direction (supports) and one in another (contradicts), against the same evidence
+    span, so that only the direction differs."""
     out: list[Example] = []
     for p in prompts:
         polarity = outcome_polarity(p.o)
@@ -470,7 +477,7 @@ PQA_LABEL = {"yes": SUP, "no": CON, "maybe": NEU}
 def pubmedqa_cross_negatives(
     items: Sequence[dict[str, Any]], rng: random.Random, per_item: int = 1
 ) -> list[Example]:
-    """Another study's conclusion on a similar question -> neutral (version 3).
+    """Another study's conclusion on a similar question -> neutral (`--cross-negatives`).
 
     PubMedQA's own neutral is "maybe", an answer that hedges; nothing there teaches that a firm
     conclusion about a neighbouring question (same condition, another intervention or outcome)
@@ -810,14 +817,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--cross-negatives",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="PubMedQA: the conclusion of the most similar other question as neutral (v3)",
+        help="PubMedQA: the conclusion of the most similar other question as neutral",
     )
     ap.add_argument(
         "--consumer-templates",
         action=argparse.BooleanOptionalAction,
         default=False,
-        help="Evidence Inference: also a consumer-phrased claim where the outcome's polarity "
-        "is known (v3 candidate)",
+        help="Evidence Inference: consumer-phrased claims where the outcome's polarity is known",
     )
     ap.add_argument(
         "--evinf-neutral-rate",

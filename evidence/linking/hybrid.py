@@ -28,8 +28,7 @@ wrongly committed link can move a verdict, a missed one only leaves it less sure
 weight was chosen on SciFact's dev claims (id % 5 == 1) by abstract-level F1 of the top-ranked
 link: 0.487 with the lexical order, 0.508 / 0.517 / 0.511 / 0.502 at weights 0.3 / 0.4 / 0.5 /
 0.6 (reciprocal rank fusion of full-text and dense ranks: 0.504); the middle of that plateau
-was taken. Held-out
-figures (test splits, the kratom benchmark): README "Linking".
+was taken. Held-out figures (test splits, the kratom benchmark): README "Linking".
 """
 
 from __future__ import annotations
@@ -98,8 +97,8 @@ class HybridLinker:
         *,
         stats: TermStats | None = None,
     ) -> list[Ranked]:
-        """The lexical ranking, with the model's reading of the gated candidates it commits on
-        (every assessment named as this method's)."""
+        """The candidates by blended score (lexical and dense), with the model's reading of
+        the gated candidates it commits on (every assessment named as this method's)."""
         ranked = stance.rank_candidates(statement, candidates, stats=stats)
         if not ranked:
             return []
