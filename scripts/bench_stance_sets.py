@@ -92,14 +92,10 @@ CONSUMER_EVAL = {
 def evinf_consumer(root: Path) -> list[Item]:
     prompts = sets.load_evinf(sets.Hashes(root))["test"]
     rng = random.Random(99)
-    by_article: dict[str, list[sets.EvPrompt]] = {}
-    for p in prompts:
-        by_article.setdefault(p.pmcid, []).append(p)
+    articles = sets.by_article(prompts)
 
     def claim(polarity: str, direction: str, p: sets.EvPrompt) -> str:
-        text = rng.choice(CONSUMER_EVAL[polarity][direction])
-        text = text.format(I=sets._short(p.i, 8), O=sets._short(p.o, 8).lower())
-        return text[0].upper() + text[1:] + "."
+        return sets.consumer_claim(rng.choice(CONSUMER_EVAL[polarity][direction]), p)
 
     items: list[Item] = []
     for p in prompts:
@@ -110,12 +106,7 @@ def evinf_consumer(root: Path) -> list[Item]:
         other = rng.choice([d for d in sets.TEMPLATES if d != p.direction])
         items.append((claim(polarity, p.direction, p), span, sets.SUP))
         items.append((claim(polarity, other, p), span, sets.CON))
-        elsewhere = [
-            s
-            for q in by_article[p.pmcid]
-            if q.o.strip().lower() != p.o.strip().lower()
-            for s in q.spans
-        ]
+        elsewhere = sets.other_outcome_spans(p, articles[p.pmcid])
         if elsewhere:
             items.append((claim(polarity, p.direction, p), rng.choice(elsewhere), sets.NEU))
     return items

@@ -400,18 +400,36 @@ def evinf_consumer_examples(prompts: Sequence[EvPrompt], rng: random.Random) -> 
         span = rng.choice(p.spans)
         other = rng.choice([d for d in TEMPLATES if d != p.direction])
         for direction, label in ((p.direction, SUP), (other, CON)):
-            template = rng.choice(CONSUMER[polarity][direction])
-            claim = template.format(I=_short(p.i, 8), O=_short(p.o, 8).lower())
-            out.append(Example(claim[0].upper() + claim[1:] + ".", span, label, "evinf-consumer"))
+            claim = consumer_claim(rng.choice(CONSUMER[polarity][direction]), p)
+            out.append(Example(claim, span, label, "evinf-consumer"))
     return out
+
+
+def consumer_claim(template: str, p: EvPrompt) -> str:
+    """A consumer template filled with the prompt's intervention and outcome, as a sentence."""
+    claim = template.format(I=_short(p.i, 8), O=_short(p.o, 8).lower())
+    return claim[0].upper() + claim[1:] + "."
+
+
+def by_article(prompts: Sequence[EvPrompt]) -> dict[str, list[EvPrompt]]:
+    out: dict[str, list[EvPrompt]] = defaultdict(list)
+    for p in prompts:
+        out[p.pmcid].append(p)
+    return out
+
+
+def other_outcome_spans(p: EvPrompt, article: Sequence[EvPrompt]) -> list[str]:
+    """Evidence spans of the same article about another outcome: neutral to p's claims."""
+    outcome = p.o.strip().lower()
+    return [
+        s for q in article if q.o.strip().lower() != outcome for s in q.spans if s not in p.spans
+    ]
 
 
 def evinf_examples(
     prompts: Sequence[EvPrompt], rng: random.Random, neutral_rate: float = 0.5
 ) -> list[Example]:
-    by_article: dict[str, list[EvPrompt]] = defaultdict(list)
-    for p in prompts:
-        by_article[p.pmcid].append(p)
+    articles = by_article(prompts)
     out: list[Example] = []
     for p in prompts:
         # supports or contradicts with equal odds; the contradicting direction is either other one
@@ -421,13 +439,7 @@ def evinf_examples(
             direction, label = rng.choice([d for d in TEMPLATES if d != p.direction]), CON
         claim = evinf_claim(direction, p.i, p.c, p.o, rng)
         span = rng.choice(p.spans)
-        distractors = [
-            s
-            for q in by_article[p.pmcid]
-            if q.o.strip().lower() != p.o.strip().lower()
-            for s in q.spans
-        ]
-        distractors = [d for d in distractors if d not in p.spans]
+        distractors = other_outcome_spans(p, articles[p.pmcid])
         if distractors and rng.random() < 0.3:
             other = rng.choice(distractors)
             pair = [span, other] if rng.random() < 0.5 else [other, span]

@@ -19,7 +19,8 @@ from evidence.linking.hybrid import HybridLinker
 from evidence.linking.trained import STANCE_DIR
 from evidence.store import db
 from tests.conftest import FIXTURES, Invoker, query
-from tests.eutils_server import PUBMED_DOCTYPE, make_article_xml
+from tests.eutils_server import make_article_xml
+from tests.test_grading import article_set
 
 RECORDS = FIXTURES / "audit" / "records.xml"
 CATALOG = FIXTURES.parent.parent / "catalogs" / "kratom.toml"
@@ -112,8 +113,7 @@ def test_the_ranking_puts_the_study_closer_in_meaning_first(
         for pmid, (title, abstract) in ((81000001, imports), (81000002, sleep))
     ]
     path = tmp_path / "records.xml"
-    head = b'<?xml version="1.0" ?>\n' + PUBMED_DOCTYPE.encode() + b"\n<PubmedArticleSet>\n"
-    path.write_bytes(head + b"\n".join(records) + b"\n</PubmedArticleSet>\n")
+    path.write_bytes(article_set(*records))
     assert evidence("ingest", str(path)).exit_code == 0
     candidates = [
         stance.Candidate(81000001, *imports, 1.0),  # the full-text order: imports first

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Connection
 
 from evidence.linking import embeddings, stance
-from evidence.linking.sentences import findings, split_sentences
+from evidence.linking.sentences import finding_sentences
 from evidence.linking.stance import Candidate, Ranked, TermStats
 
 if TYPE_CHECKING:  # imported in `load`: naming this linker (`version_of`) needs no onnxruntime
@@ -106,15 +106,13 @@ class HybridLinker:
         vectors = embeddings.ensure(conn, embedder, [int(r.candidate.key) for r in ranked])
         dense = embeddings.cosine(embedder.encode([statement])[0], vectors)
         out = []
-        for position, r in enumerate(ranked):
+        for r in ranked:
             cosine = dense.get(int(r.candidate.key), 0.0)
             settled = self._settle(statement, r.assessment, r.candidate.abstract, cosine)
             score = (1 - DENSE_WEIGHT) * r.score + DENSE_WEIGHT * min(max(cosine, 0.0), 1.0)
-            out.append(
-                (-round(score, 4), position, replace(r, score=round(score, 4), assessment=settled))
-            )
-        out.sort(key=lambda item: (item[0], item[1]))  # ties keep the lexical order
-        return [item[2] for item in out]
+            out.append(replace(r, score=round(score, 4), assessment=settled))
+        out.sort(key=lambda r: -r.score)  # a stable sort: ties keep the lexical order
+        return out
 
     def _settle(
         self, statement: str, lexical: stance.Assessment, abstract: str, cosine: float
@@ -141,8 +139,7 @@ class HybridLinker:
 
     def read(self, statement: str, abstract: str, cosine: float) -> stance.Assessment | None:
         """The model's stance on one on-topic abstract, or None when it is not sure."""
-        split = split_sentences(abstract)
-        sentences = [s for s, ok in zip(split, findings(split), strict=True) if ok]
+        sentences = finding_sentences(abstract)
         if not sentences:
             return None
         # one batch per abstract (int8 activations are quantised per batch; see `trained`)

@@ -19,6 +19,7 @@ __all__ = [
     "PURPOSE",
     "SETUP_SECTIONS",
     "Sentence",
+    "finding_sentences",
     "findings",
     "split_sentences",
     "stem",
@@ -234,6 +235,12 @@ def findings(sentences: Sequence[Sentence]) -> list[bool]:
         for i in range(start or 0):
             flags[i] = False
     return flags
+
+
+def finding_sentences(abstract: str) -> list[Sentence]:
+    """The sentences of an abstract that may serve as rationales (`findings`), in order."""
+    split = split_sentences(abstract)
+    return [s for s, ok in zip(split, findings(split), strict=True) if ok]
 
 
 # --- words -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from evidence.linking import embeddings
 from evidence.linking.model import Embedder, StanceModel, aggregate
-from evidence.linking.sentences import Sentence, findings, split_sentences
+from evidence.linking.sentences import Sentence, finding_sentences
 from evidence.linking.shipped import EMBEDDER_DIR, STANCE_DIR
 from evidence.linking.stance import Assessment, Candidate, Ranked, Rationale, TermStats
 
@@ -106,13 +106,9 @@ class TrainedLinker:
         self, statement: str, candidates: Sequence[Candidate], relevance: dict[int, float]
     ) -> list[Assessment]:
         """Each candidate's stance, scoring all their eligible sentences in one batch."""
-        split = [split_sentences(c.abstract) for c in candidates]
-        eligible = [
-            [s for s, ok in zip(sentences, findings(sentences), strict=True) if ok]
-            for sentences in split
-        ]
         out = []
-        for c, sentences in zip(candidates, eligible, strict=True):
+        for c in candidates:
+            sentences = finding_sentences(c.abstract)
             # One batch per abstract: int8 activations are quantised per batch, so a study's
             # scores must not depend on which other studies were scored with it.
             part = self.stance.predict(statement, [s.text for s in sentences])
