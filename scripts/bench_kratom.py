@@ -31,7 +31,8 @@ Measured (lexical-nli v1 linker, grading as of commit fb96fd5):
     labelled 29/220; --oracle 13/26, 0 opposite; 37 s.
 Later runs (grading 2026.12.1, counter statements): lexical-nli v2 12/26, 0 opposite, 66/220;
   hybrid-stance 1.2.2 17/26, 0 opposite, 110/220, --oracle 23/26, 51 s.
-Grading 2026.12.2: hybrid-stance 2.2.2 (the default) 19/26, 0 opposite, 112/220, --oracle 24/26.
+Grading 2026.12.2: hybrid-stance 2.2.2 (the default) 19/26, 0 opposite, 112/220, --oracle 24/26;
+  hybrid-stance 2.3.2 (lexical v3 inside) the same, 57 s; lexical-nli v3 12/26, 0, 66/220.
 
 Usage:
   python scripts/bench_kratom.py [--claim ID ...] [--oracle] [--keep DIR] [--linker NAME]

@@ -17,7 +17,8 @@ Measured (lexical-nli v1; default corpus and claims; wall time includes the inge
   --split dev   638 claims  P 0.504  R 0.408  F1 0.451  recall@3 0.831  recall@10 0.930  17 s
   --split test  171 claims  P 0.468  R 0.425  F1 0.445  recall@3 0.800  recall@10 0.942   7 s
 hybrid-stance 1.2.2 (the default linker), --split test: P 0.450 R 0.492 F1 0.470, stance
-  macro-F1 0.643 (lexical-nli v2: 0.620), 205 s.
+  macro-F1 0.643 (lexical-nli v2: 0.620), 205 s. hybrid-stance 2.3.2: P 0.462 R 0.500 F1 0.480,
+  stance macro-F1 0.652 (lexical-nli v3: 0.620), 228 s.
 
 Usage:
   python scripts/bench_stance.py [--claims FILE] [--corpus FILE] [--split test|dev|all]

@@ -20,13 +20,21 @@ used to choose a threshold):
   (contradicts), and one against a span about another outcome (neutral). The phrasings
   (CONSUMER_EVAL below) are none of the templates training may use (`train_stance.CONSUMER`):
   a constructed stand-in, not real consumers' words.
+- SciFact, claims_train fold id % 5 == 0: each claim's evidence and cited abstracts (cited
+  non-evidence -> neutral), the pairs of `bench_stance.py`'s stance_macro_f1 without the
+  product's ingest (no title).
+
+`--split dev` reads the development splits instead, for choosing between models or recipes
+without touching the test splits: PubMedQA's 50 dev items, CliniFact validation, Evidence
+Inference ev2 validation articles (templated and consumer-phrased), SciFact fold id % 5 == 1.
+The last line's `mean/<linker>` is the mean macro-F1 over the sets run.
 
 Each linker assesses (claim, title "", passage) as it would one abstract: the lexical method
 with its relevance gate, the trained model, the hybrid. Metric: 3-way macro-F1.
 
 Usage:
   python scripts/bench_stance_sets.py [--data-root ../shared/data] [--linker NAME ...] [--limit N]
-      [--set NAME ...] [--stance-model DIR]
+      [--set NAME ...] [--stance-model DIR] [--split test|dev]
 """
 
 from __future__ import annotations
@@ -53,21 +61,28 @@ LABELS = sets.LABELS  # neutral, supports, contradicts
 Item = tuple[str, str, int]  # claim, passage, gold label index
 
 
-def pubmedqa(root: Path) -> list[Item]:
+def pubmedqa(root: Path, split: str) -> list[Item]:
     pqa = sets.load_pubmedqa(sets.Hashes(root))
-    ex = sets.pubmedqa_examples(pqa["test"], random.Random(99), background=False)
+    ex = sets.pubmedqa_examples(pqa[split], random.Random(99), background=False)
     return [(e.claim, e.passage, e.label) for e in ex]
 
 
-def clinifact(root: Path) -> list[Item]:
-    rows = sets.load_clinifact(sets.Hashes(root))["test"]
+def clinifact(root: Path, split: str) -> list[Item]:
+    rows = sets.load_clinifact(sets.Hashes(root))["validation" if split == "dev" else split]
     return [(r["claim"], r["article_abstract"], sets.CF_LABEL[r["label"].strip()]) for r in rows]
 
 
-def evinf(root: Path) -> list[Item]:
-    prompts = sets.load_evinf(sets.Hashes(root))["test"]
+def evinf(root: Path, split: str) -> list[Item]:
+    prompts = sets.load_evinf(sets.Hashes(root))["validation" if split == "dev" else split]
     ex = sets.evinf_examples(prompts, random.Random(99), neutral_rate=1.0)
     return [(e.claim, e.passage, e.label) for e in ex]
+
+
+def scifact(root: Path, split: str) -> list[Item]:
+    """Each claim's evidence and cited abstracts, cited non-evidence neutral (the definition of
+    `bench_stance.py`'s stance_macro_f1, which runs the test fold through the whole product)."""
+    claims, corpus = sets.load_scifact(sets.Hashes(root))
+    return [(c, " ".join(s), g) for c, s, g in sets.scifact_pairs(claims, corpus, split)]
 
 
 CONSUMER_EVAL = {
@@ -89,8 +104,8 @@ CONSUMER_EVAL = {
 }
 
 
-def evinf_consumer(root: Path) -> list[Item]:
-    prompts = sets.load_evinf(sets.Hashes(root))["test"]
+def evinf_consumer(root: Path, split: str) -> list[Item]:
+    prompts = sets.load_evinf(sets.Hashes(root))["validation" if split == "dev" else split]
     rng = random.Random(99)
     articles = sets.by_article(prompts)
 
@@ -116,11 +131,12 @@ def macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
     return float(sets.macro_f1(gold, pred)["macro_f1"])
 
 
-SETS: dict[str, Callable[[Path], list[Item]]] = {
-    "pubmedqa_test": pubmedqa,
-    "clinifact_test": clinifact,
-    "evinf_ev2_test": evinf,
+SETS: dict[str, Callable[[Path, str], list[Item]]] = {
+    "pubmedqa": pubmedqa,
+    "clinifact": clinifact,
+    "evinf_ev2": evinf,
     "evinf_consumer": evinf_consumer,
+    "scifact": scifact,
 }
 
 
@@ -133,6 +149,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N items per set")
     parser.add_argument("--set", action="append", choices=SETS, default=None, help="only these")
     parser.add_argument("--stance-model", type=Path, default=None, help="a model directory")
+    parser.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="test (reported) or dev (for choosing between models; see the docstring)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not (args.data_root / "stance").is_dir():
         print(f"bench_stance_sets: {args.data_root / 'stance'}: no such directory", file=sys.stderr)
@@ -145,9 +167,10 @@ def main(argv: Iterable[str] | None = None) -> int:
         "trained": lambda c, p: trained.assess(c, "", p).stance,
         "hybrid": lambda c, p: hybrid.assess(c, "", p).stance,
     }
-    result: dict[str, object] = {"bench": "stance_sets"}
+    result: dict[str, object] = {"bench": "stance_sets", "split": args.split}
+    scores: dict[str, list[float]] = {}
     for name in args.set or SETS:
-        items = SETS[name](args.data_root)
+        items = SETS[name](args.data_root, args.split)
         if args.limit:
             items = items[: args.limit]
         gold = [g for *_, g in items]
@@ -156,8 +179,12 @@ def main(argv: Iterable[str] | None = None) -> int:
             pred = [LABELS.index(readers[linker](c, p)) for c, p, _ in items]
             f1 = round(macro_f1(gold, pred), 4)
             seconds = round(time.perf_counter() - started, 1)
-            print(f"{name:<16} n={len(items):<5} {linker:<8} macro-F1 {f1:.3f}  {seconds} s")
-            result[f"{name}/{linker}"] = f1
+            label = f"{name}_{args.split}"
+            print(f"{label:<20} n={len(items):<5} {linker:<8} macro-F1 {f1:.3f}  {seconds} s")
+            result[f"{label}/{linker}"] = f1
+            scores.setdefault(linker, []).append(f1)
+    for linker, fs in scores.items():
+        result[f"mean/{linker}"] = round(sum(fs) / len(fs), 4)
     print(json.dumps(result))
     return 0
 

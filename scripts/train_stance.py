@@ -26,6 +26,9 @@ Usage (training venv with the CPU torch wheel, transformers, onnx, onnxruntime, 
   python train_stance.py --data-root ../shared/data --out model/ [--threads 2] [--seed 13]
   python train_stance.py --data-root ../shared/data --out model/ --calibrate-only
      (re-run calibration + held-out evaluation on an existing model dir, no training)
+  python train_stance.py --data-root ../shared/data --out soup/ --soup a.state_dict.pt b...
+     (a "model soup": the uniform average of runs fine-tuned from the same base, then export,
+     calibration and card as for a trained model; pass the runs' own recipe flags)
 """
 
 from __future__ import annotations
@@ -689,6 +692,28 @@ def train(examples: Sequence[Example], base: Path, args: argparse.Namespace, log
     return model
 
 
+def soup(paths: Sequence[Path], base: Path, frozen_layers: int) -> Any:
+    """The uniform average of the weights of runs fine-tuned from the same base.
+
+    Why: retraining the shipped recipe with another seed moved the held-out figures by as much
+    as any recipe change (README, "Seed variance"), and shipping several models would break
+    the 60 MB budget. Runs that start from one pre-trained model stay in one basin of the loss,
+    so their weight average is one model of the same size that behaves like their ensemble
+    (Wortsman et al. 2022, "Model soups", ICML).
+    """
+    import torch
+
+    model = build_model(base, frozen_layers)
+    states = [torch.load(p, map_location="cpu") for p in paths]
+    keys = set(states[0])
+    if any(set(st) != keys for st in states[1:]):
+        raise SystemExit("train_stance: --soup runs have different parameters; same recipe only")
+    mean = {k: sum(st[k].float() for st in states) / len(states) for k in states[0]}
+    model.load_state_dict({k: v.to(states[0][k].dtype) for k, v in mean.items()})
+    model.eval()
+    return model
+
+
 def export_onnx(model: Any, base: Path, out: Path) -> None:
     """fp32 ONNX export then int8 dynamic quantisation into `out`."""
     import torch
@@ -843,6 +868,13 @@ def main(argv: Iterable[str] | None = None) -> int:
         default=0.5,
         help="Evidence Inference: share of prompts that also get an other-outcome neutral pair",
     )
+    ap.add_argument(
+        "--soup",
+        type=Path,
+        nargs="+",
+        metavar="STATE_DICT",
+        help="average these runs' <out>.state_dict.pt instead of training (a model soup)",
+    )
     ap.add_argument("--calibrate-only", action="store_true")
     ap.add_argument(
         "--requantize",
@@ -883,7 +915,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     print(f"{len(data)} training pairs", dict(sorted(mix.items())), flush=True)
 
     train_seconds = 0.0
-    if not args.calibrate_only:
+    ingredients: dict[str, dict[str, Any]] = {}
+    if args.soup:
+        for path in args.soup:
+            ran = path.parent / path.name.removesuffix(".state_dict.pt") / "config.json"
+            hp = json.loads(ran.read_text())["hyper_parameters"] if ran.is_file() else {}
+            ingredients[path.name] = {
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "seed": hp.get("seed"),
+            }
+            if ran.is_file():  # the ingredients' training time is the soup's
+                train_seconds += float(json.loads(ran.read_text()).get("train_seconds", 0.0))
+        export_onnx(soup(args.soup, base, args.frozen_layers), base, args.out)
+    elif not args.calibrate_only:
         t0 = time.time()
         model = train(data, base, args, log)
         train_seconds = time.time() - t0
@@ -927,6 +971,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             )
         }
         | {"init_state": str(args.init_state) if args.init_state else None}
+        | ({"soup_of": ingredients} if ingredients else {})
         | {
             "max_len": MAX_LEN,
             "pooling": "mean",
@@ -1042,6 +1087,18 @@ def write_card(out: Path, cfg: dict[str, Any]) -> None:
         "the contradicts class.",
         "- Abstract-level aggregation thresholds calibrated on the SciFact dev fold "
         "(claim id % 5 == 1), never on the test split (id % 5 == 0).",
+        *(
+            [
+                f"- A model soup: the uniform weight average of {len(hp['soup_of'])} runs of "
+                "this recipe that differ only in their seed (listed under Hyper-parameters; each "
+                "run drew its own templated claims and negatives, and the pair counts below are "
+                "the first seed's draw). Seed variance moved the held-out figures "
+                "as much as any recipe change; the average is one model of the same size that "
+                "behaves like the runs' ensemble (Wortsman et al. 2022, 'Model soups').",
+            ]
+            if hp.get("soup_of")
+            else []
+        ),
         "",
         "## Data and label mapping",
         MAPPING_NOTES,

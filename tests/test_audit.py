@@ -348,10 +348,12 @@ def test_link_relinks_in_place_and_new_version_adds_rows(
     assert [(r["pmid"], r["stance"]) for r in after] == [(r["pmid"], r["stance"]) for r in first]
     assert query(db_url, "SELECT count(*) FROM evidence_link")[0][0] == query_rows
     # A new method version adds rows and keeps the old ones.
-    monkeypatch.setattr("evidence.linking.stance.METHOD_VERSION", "2-test")
+    old = linking.METHOD_VERSION
+    new = f"{old}-test"
+    monkeypatch.setattr("evidence.linking.stance.METHOD_VERSION", new)
     assert evidence("link", "--claim", "long-term-use-dependence").exit_code == 0
     versions = query(db_url, "SELECT method_version, count(*) FROM evidence_link GROUP BY 1")
-    assert dict(versions) == {"2": query_rows, "2-test": query_rows}
+    assert dict(versions) == {old: query_rows, new: query_rows}
 
 
 # --- the real update file (third-party data, not shipped) -------------------------------------

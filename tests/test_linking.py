@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from evidence.linking import stance as linking
-from evidence.linking.sentences import split_sentences, stem, tokens
+from evidence.linking.sentences import finding_sentences, split_sentences, stem, tokens
 from tests.conftest import ROOT, Invoker, query, requires_shared
 
 
@@ -123,6 +123,39 @@ def test_clear_support() -> None:
     assert result.method == "lexical-nli" and result.method_version == linking.METHOD_VERSION
     # The rationale is the findings, not the background or the methods.
     assert {r.section for r in result.rationale} == {"RESULTS", "CONCLUSIONS"}
+
+
+@pytest.mark.parametrize(
+    "introduction",
+    [
+        "A series of experiments was conducted to investigate mitragynine in zebrafish.",
+        "Adult zebrafish were subjected to chronic morphine exposure and then withdrawn.",
+        "Using a tank diving test, we first showed that withdrawn zebrafish are anxious.",
+        "Therefore, we applied a structural protocol to kratom alkaloids.",
+    ],
+)
+def test_background_before_an_unstructured_study_start_is_never_a_rationale(
+    introduction: str,
+) -> None:
+    # Issue 13: background is not evidence. Authors introduce their study in the passive
+    # voice of methods, or with an adverb after "we", as often as with "we report".
+    background = "Kratom is widely used by opiate addicts to mitigate opioid withdrawal."
+    finding = "Mitragynine significantly attenuated opioid withdrawal behaviours (p < 0.01)."
+    abstract = f"{background} {introduction} {finding}"
+    kept = [s.text for s in finding_sentences(abstract)]
+    assert background not in kept and finding in kept
+    result = linking.assess("Kratom relieves opioid withdrawal.", "", abstract)
+    assert result.stance == "supports"
+    rationale = [r.text for r in result.rationale]
+    assert background not in rationale and finding in rationale
+
+
+def test_a_sentence_stating_an_aim_is_not_a_finding() -> None:
+    abstract = (
+        "A trial was designed to assess whether kratom relieves opioid withdrawal. "
+        "Kratom relieved opioid withdrawal in 40 of 52 participants."
+    )
+    assert [s.index for s in finding_sentences(abstract)] == [1]
 
 
 def test_clear_contradiction_by_negation() -> None:

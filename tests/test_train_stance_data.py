@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import train_stance as ts  # noqa: E402
 
+from tests.conftest import requires_shared  # noqa: E402
+
 
 def sf_claim(cid: int, text: str, doc: int, sentences: list[int]) -> dict[str, Any]:
     return {
@@ -110,3 +112,20 @@ def test_consumer_claims_differ_only_in_direction() -> None:
     assert contradicts.rstrip(".") in {
         t.format(I="Losartan") for d in ("up", "same") for t in ts.CONSUMER["death"][d]
     }
+
+
+@pytest.mark.parametrize(
+    "name", ["pubmedqa", "clinifact", "evinf_ev2", "evinf_consumer", "scifact"]
+)
+def test_stance_sets_dev_split_never_reads_the_test_split(name: str) -> None:
+    # `bench_stance_sets.py --split dev` chooses between models; if it read a test item, the
+    # test figures in the README would have been tuned on.
+    import bench_stance_sets as sets
+
+    root = requires_shared("stance").parent
+    dev, test = (sets.SETS[name](root, split) for split in ("dev", "test"))
+    assert dev and test
+    shared = {(c, p) for c, p, _ in dev} & {(c, p) for c, p, _ in test}
+    # SciFact's claims_train holds one claim under two ids, one in each fold (README)
+    allowed = {"Adult tissue-resident macrophages are seeded before birth."}
+    assert {c for c, _ in shared} <= (allowed if name == "scifact" else set())

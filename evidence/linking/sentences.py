@@ -198,14 +198,37 @@ SETUP_SECTIONS = (
 
 #: An unstructured abstract turns from background to its own study at a sentence like these:
 #: what comes before is background, which is not evidence for a claim (issue 13: "used to
-#: relieve opioid withdrawal" in a case report's introduction is not a finding).
+#: relieve opioid withdrawal" in a case report's introduction is not a finding). Authors
+#: introduce their study in the first person ("we report", "we first showed", "here we"), by
+#: naming it ("this study", "in the present report", "a 34-year-old man"), or in the passive
+#: voice of methods ("a series of experiments was conducted", "rats were treated", "patients
+#: were randomised"). An adverb may stand between "we" and the verb.
 _STUDY_START = re.compile(
-    r"\b(we (?:report|present|describe|investigated|examined|evaluated|assessed|analy[sz]ed|"
-    r"studied|tested|conducted|performed|aimed|sought|surveyed|recruited|enrolled|used|"
-    r"measured|compared|administered|found|show|showed|demonstrate)|here,? we|this (?:study|"
+    r"\b(we (?:\w+ly |first |then |further |also |next |here |now )?(?:report|present|describe|"
+    r"investigated|examined|evaluated|assessed|analy[sz]ed|studied|tested|conducted|performed|"
+    r"aimed|sought|surveyed|recruited|enrolled|used|measured|compared|administered|found|show|"
+    r"showed|demonstrate|applied|developed|designed|identified|characteri[sz]ed|explored|"
+    r"determined|quantified|screened|synthesi[sz]ed|isolated|interviewed|reviewed|searched|"
+    r"collected|obtained|employed|carried out|undertook|observed|treated|exposed|hypothesi[sz]ed|"
+    r"propose|provide)|here,? we|this (?:study|"
     r"report|case|paper|trial|survey|review|article|work)|the (?:present|current) (?:study|"
     r"report|work)|in this (?:study|report|paper|case|work|trial|survey)|a \d{1,3}-year-old|"
-    r"(?:case|patient) (?:report|presentation)|(?:objectives?|aims?|purpose|methods?)\b)",
+    r"(?:case|patient) (?:report|presentation)|(?:objectives?|aims?|purpose|methods?)\b|"
+    r"(?:experiments?|stud(?:y|ies)|analys[ie]s|surveys?|trials?|interviews|assays?|"
+    r"tests) (?:was|were) (?:conducted|performed|carried out|undertaken|designed|done)|"
+    r"(?:rats|mice|animals|zebrafish|cells|participants|patients|subjects|volunteers|"
+    r"respondents|adults|children|women|men) (?:were|was) (?:\w+ly )?(?:randomi[sz]ed|"
+    r"recruited|enrolled|assigned|allocated|treated|administered|given|exposed|subjected|"
+    r"injected|dosed|surveyed|interviewed|followed|included|trained|tested|studied))",
+    re.IGNORECASE,
+)
+#: An aim anywhere in a sentence ("A series of experiments was conducted to investigate ..."):
+#: the sentence introduces the study but reports nothing yet (unless it has a finding's cue:
+#: "a trial designed to assess X showed that ...").
+_AIM = re.compile(
+    r"\b(?:conducted|performed|carried out|undertaken|designed|initiated) to (?:determine|"
+    r"assess|evaluate|examine|investigate|test|compare|identify|study|explore|characteri[sz]e|"
+    r"establish|quantify|estimate|describe|clarify|understand)\b",
     re.IGNORECASE,
 )
 
@@ -214,7 +237,10 @@ def _setup(sentence: Sentence) -> bool:
     section = (sentence.section or "").upper()
     if any(section.startswith(s) for s in FINDING_SECTIONS):
         return False
-    return any(section.startswith(s) for s in SETUP_SECTIONS) or bool(PURPOSE.match(sentence.text))
+    if any(section.startswith(s) for s in SETUP_SECTIONS):
+        return True
+    text = sentence.text
+    return bool(PURPOSE.match(text) or (_AIM.search(text) and not FINDING.search(text)))
 
 
 def findings(sentences: Sequence[Sentence]) -> list[bool]:

@@ -84,7 +84,9 @@ __all__ = [
 ]
 
 METHOD = "lexical-nli"
-METHOD_VERSION = "2"  # 2: rationales are findings only (never background, aims, methods)
+METHOD_VERSION = "3"  # 2: rationales are findings only (never background, aims, methods)
+# 3: an unstructured abstract's study also starts at a passive-voice method or an aim
+# ("experiments were conducted to", "rats were treated") or "we <adverb> <verb>"
 
 
 STOPWORDS = frozenset(
