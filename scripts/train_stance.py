@@ -696,10 +696,11 @@ def soup(paths: Sequence[Path], base: Path, frozen_layers: int) -> Any:
     """The uniform average of the weights of runs fine-tuned from the same base.
 
     Why: retraining the shipped recipe with another seed moved the held-out figures by as much
-    as any recipe change (README, "Seed variance"), and shipping several models would break
-    the 60 MB budget. Runs that start from one pre-trained model stay in one basin of the loss,
-    so their weight average is one model of the same size that behaves like their ensemble
-    (Wortsman et al. 2022, "Model soups", ICML).
+    as any recipe change (README, "The linkers"), and shipping several models would break the
+    60 MB budget. Runs that start from one pre-trained model stay in one basin of the loss, so
+    their weight average is one model of the same size that is expected to behave like their
+    ensemble (Wortsman et al. 2022, "Model soups", ICML). Measured here (README): it did on the
+    model card, not inside the hybrid, so no soup ships.
     """
     import torch
 
@@ -1091,10 +1092,10 @@ def write_card(out: Path, cfg: dict[str, Any]) -> None:
             [
                 f"- A model soup: the uniform weight average of {len(hp['soup_of'])} runs of "
                 "this recipe that differ only in their seed (listed under Hyper-parameters; each "
-                "run drew its own templated claims and negatives, and the pair counts below are "
-                "the first seed's draw). Seed variance moved the held-out figures "
-                "as much as any recipe change; the average is one model of the same size that "
-                "behaves like the runs' ensemble (Wortsman et al. 2022, 'Model soups').",
+                "run drew its own templated claims and negatives; the pair counts below are the "
+                "draw of `seed`). Seed variance moved the held-out figures as much as any "
+                "recipe change; the average is one model of the same size that is expected to "
+                "behave like the runs' ensemble (Wortsman et al. 2022, 'Model soups').",
             ]
             if hp.get("soup_of")
             else []
