@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evidence.linking import embeddings, linkers
+from evidence.linking import embeddings, linkers, sentences
 from evidence.linking.model import ModelError, StanceModel
 from evidence.linking.stance import Candidate
 from evidence.linking.trained import EMBEDDER_NAME, STANCE_DIR, TrainedLinker
@@ -41,6 +41,8 @@ def test_models_load_from_the_package_without_network(monkeypatch: pytest.Monkey
     assert STANCE_DIR.is_relative_to(Path(linkers.__file__).parent)
     assert loaded.method == "minilm-stance" and loaded.version
     assert linkers.identity(linkers.LinkerChoice("trained")) == (loaded.method, loaded.version)
+    # the model's version, then the rationale rules': changing either adds rows on relink
+    assert loaded.version == f"{loaded.stance.version}.{sentences.RULES_VERSION}"
     assert linkers.identity(linkers.LinkerChoice("lexical"))[0] == "lexical-nli"
     probs = loaded.stance.predict(CLAIM, [FINDING, OFF_TOPIC])
     assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)

@@ -81,7 +81,7 @@ class HybridLinker:
 
     @property
     def version(self) -> str:
-        return version_of(self.trained.version)
+        return version_of(self.trained.stance.version)
 
     @classmethod
     def load(cls, stance_dir: Path | None = None) -> HybridLinker:

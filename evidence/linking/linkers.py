@@ -32,7 +32,7 @@ from typing import Literal, Protocol
 from sqlalchemy.engine import Connection
 
 from evidence.errors import ModelError
-from evidence.linking import stance
+from evidence.linking import sentences, stance
 from evidence.linking.shipped import STANCE_DIR
 from evidence.linking.stance import Candidate, Ranked, TermStats
 
@@ -113,7 +113,7 @@ def identity(choice: LinkerChoice) -> tuple[str, str]:
         from evidence.linking import hybrid
 
         return hybrid.METHOD, hybrid.version_of(version)
-    return method, version
+    return method, sentences.with_rules(version)
 
 
 @functools.cache

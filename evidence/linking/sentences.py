@@ -17,6 +17,7 @@ __all__ = [
     "FINDING",
     "FINDING_SECTIONS",
     "PURPOSE",
+    "RULES_VERSION",
     "SETUP_SECTIONS",
     "Sentence",
     "finding_sentences",
@@ -24,7 +25,20 @@ __all__ = [
     "split_sentences",
     "stem",
     "tokens",
+    "with_rules",
 ]
+
+#: Which sentences may be rationales (`findings`): 2, findings only (never background, aims or
+#: methods); 3, an unstructured abstract's study also starts at a passive-voice method, at
+#: "we <adverb> <verb>", and an aim-only sentence is not a finding. A model linker's version
+#: carries it (`with_rules`), as the lexical method's own version does.
+RULES_VERSION = "3"
+
+
+def with_rules(model_version: str) -> str:
+    """A model linker's version: the model's, then the rationale rules'. Changing either is a
+    new method version, so a relink adds rows and keeps the old ones for the audit."""
+    return f"{model_version}.{RULES_VERSION}"
 
 
 @dataclass(frozen=True, slots=True)

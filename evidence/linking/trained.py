@@ -13,7 +13,8 @@ rationale sentences and reads their stance.
 
 Both models ship inside the package (`weights/`), so nothing is downloaded; another stance
 model of the same format can be named with `EVIDENCE_STANCE_MODEL` (read by `evidence.config`).
-The method name and version come from the model's config.json and are stored on every link.
+The method name comes from the model's config.json; the version is the model's, then the
+rationale rules' (`sentences.with_rules`, e.g. "2.3"); both are stored on every link.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from evidence.linking import embeddings
 from evidence.linking.model import Embedder, StanceModel, aggregate
-from evidence.linking.sentences import Sentence, finding_sentences
+from evidence.linking.sentences import Sentence, finding_sentences, with_rules
 from evidence.linking.shipped import EMBEDDER_DIR, STANCE_DIR
 from evidence.linking.stance import Assessment, Candidate, Ranked, Rationale, TermStats
 
@@ -64,7 +65,7 @@ class TrainedLinker:
 
     @property
     def version(self) -> str:
-        return self.stance.version
+        return with_rules(self.stance.version)
 
     @classmethod
     def load(cls, stance_dir: Path | None = None) -> TrainedLinker:
