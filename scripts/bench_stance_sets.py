@@ -61,6 +61,11 @@ LABELS = sets.LABELS  # neutral, supports, contradicts
 Item = tuple[str, str, int]  # claim, passage, gold label index
 
 
+def official(split: str) -> str:
+    """CliniFact's and Evidence Inference's name for a split (their dev split is "validation")."""
+    return "validation" if split == "dev" else split
+
+
 def pubmedqa(root: Path, split: str) -> list[Item]:
     pqa = sets.load_pubmedqa(sets.Hashes(root))
     ex = sets.pubmedqa_examples(pqa[split], random.Random(99), background=False)
@@ -68,12 +73,12 @@ def pubmedqa(root: Path, split: str) -> list[Item]:
 
 
 def clinifact(root: Path, split: str) -> list[Item]:
-    rows = sets.load_clinifact(sets.Hashes(root))["validation" if split == "dev" else split]
+    rows = sets.load_clinifact(sets.Hashes(root))[official(split)]
     return [(r["claim"], r["article_abstract"], sets.CF_LABEL[r["label"].strip()]) for r in rows]
 
 
 def evinf(root: Path, split: str) -> list[Item]:
-    prompts = sets.load_evinf(sets.Hashes(root))["validation" if split == "dev" else split]
+    prompts = sets.load_evinf(sets.Hashes(root))[official(split)]
     ex = sets.evinf_examples(prompts, random.Random(99), neutral_rate=1.0)
     return [(e.claim, e.passage, e.label) for e in ex]
 
@@ -105,7 +110,7 @@ CONSUMER_EVAL = {
 
 
 def evinf_consumer(root: Path, split: str) -> list[Item]:
-    prompts = sets.load_evinf(sets.Hashes(root))["validation" if split == "dev" else split]
+    prompts = sets.load_evinf(sets.Hashes(root))[official(split)]
     rng = random.Random(99)
     articles = sets.by_article(prompts)
 

@@ -920,13 +920,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     if args.soup:
         for path in args.soup:
             ran = path.parent / path.name.removesuffix(".state_dict.pt") / "config.json"
-            hp = json.loads(ran.read_text())["hyper_parameters"] if ran.is_file() else {}
+            run = json.loads(ran.read_text()) if ran.is_file() else {}
             ingredients[path.name] = {
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                "seed": hp.get("seed"),
+                "seed": run.get("hyper_parameters", {}).get("seed"),
             }
-            if ran.is_file():  # the ingredients' training time is the soup's
-                train_seconds += float(json.loads(ran.read_text()).get("train_seconds", 0.0))
+            train_seconds += float(run.get("train_seconds", 0.0))  # the runs' time is the soup's
         export_onnx(soup(args.soup, base, args.frozen_layers), base, args.out)
     elif not args.calibrate_only:
         t0 = time.time()

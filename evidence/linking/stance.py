@@ -84,9 +84,9 @@ __all__ = [
 ]
 
 METHOD = "lexical-nli"
-METHOD_VERSION = "3"  # 2: rationales are findings only (never background, aims, methods)
-# 3: an unstructured abstract's study also starts at a passive-voice method or an aim
-# ("experiments were conducted to", "rats were treated") or "we <adverb> <verb>"
+# 2 and 3: the rationale rules of `sentences.RULES_VERSION` 2 and 3 (which sentences may be
+# rationales); the rest of the lexical rules are unchanged since 1
+METHOD_VERSION = "3"
 
 
 STOPWORDS = frozenset(
