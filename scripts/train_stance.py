@@ -72,6 +72,11 @@ MAPPING_NOTES = """\
   training claim, one rationale sentence from each of the two training claims sharing its
   rarest words (IDF-weighted), whose evidence abstracts are none of this claim's evidence or
   cited abstracts -> neutral. A shared topic is not a stance.
+- **SciFact retrieval negatives** (`--retrieval-negatives N`, off by default; tried in runs
+  rn6 and rn6s29 and not shipped): for each training claim, one finding sentence from each of N
+  abstracts drawn from its top 10 BM25 hits over the corpus that are neither its evidence nor
+  its cited abstracts -> neutral (SciFact judged only those; an unjudged hit is taken as
+  neutral).
 - **PubMedQA cross negatives** (`--cross-negatives`, off by default; tried in run m5 and not
   shipped): each training question's statement against the conclusion of the training
   question sharing its rarest words -> neutral. `--hard-negatives-per-claim` and
@@ -230,6 +235,55 @@ def scifact_hard_negatives(
             ev = rng.choice(other["evidence"][key])
             i = rng.choice(sorted(ev["sentences"]))
             out.append(Example(c["claim"], corpus[int(key)]["abstract"][i], NEU, "scifact-hard"))
+    return out
+
+
+def scifact_retrieval_negatives(
+    claims: Sequence[dict[str, Any]],
+    corpus: dict[int, dict[str, Any]],
+    rng: random.Random,
+    per_claim: int,
+    depth: int = 10,
+) -> list[Example]:
+    """Findings of the abstracts a search returns for the claim that are not its evidence
+    -> neutral (`--retrieval-negatives`).
+
+    Why: in use the model reads every finding sentence of every candidate a claim's search
+    returns, almost none of them evidence, and an abstract's stance is its best sentence's, so
+    one false positive commits a link; training shows it only a few neutral sentences per
+    claim. These add what it meets in use: one finding sentence from each of `per_claim`
+    abstracts drawn from the claim's top `depth` BM25 hits that are neither its evidence nor
+    its cited abstracts (SciFact judged only those; an unjudged hit is taken as neutral).
+    """
+    from evidence.linking.sentences import finding_sentences
+
+    docs = sorted(corpus)
+    texts = (f"{corpus[d].get('title', '')} {' '.join(corpus[d]['abstract'])}" for d in docs)
+    tokens = [_WORD.findall(t.lower()) for t in texts]
+    df = Counter(w for ws in tokens for w in set(ws))
+    n = len(docs)
+    idf = {w: math.log(1 + (n - f + 0.5) / (f + 0.5)) for w, f in df.items()}
+    avg = sum(len(ws) for ws in tokens) / n
+    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for k, ws in enumerate(tokens):
+        tf = Counter(ws)
+        norm = 1.2 * (0.25 + 0.75 * len(ws) / avg)  # BM25, k1 = 1.2, b = 0.75
+        for w, f in tf.items():
+            postings[w].append((k, idf[w] * f * 2.2 / (f + norm)))
+    out: list[Example] = []
+    for c in claims:
+        if scifact_fold(int(c["id"])) != "train":
+            continue
+        own = {int(d) for d in c["evidence"]} | {int(d) for d in c["cited_doc_ids"]}
+        scores: Counter[int] = Counter()
+        for w in set(_WORD.findall(c["claim"].lower())):
+            for k, weight in postings.get(w, ()):
+                scores[k] += weight
+        hits = [docs[k] for k, _ in scores.most_common(depth + len(own)) if docs[k] not in own]
+        for d in rng.sample(hits[:depth], min(per_claim, len(hits[:depth]))):
+            sents = [s.text for s in finding_sentences(" ".join(corpus[d]["abstract"]))]
+            pool = sents or corpus[d]["abstract"]
+            out.append(Example(c["claim"], rng.choice(pool), NEU, "scifact-retrieved"))
     return out
 
 
@@ -852,6 +906,12 @@ def main(argv: Iterable[str] | None = None) -> int:
         "--hard-negatives-per-claim", type=int, default=2, help="SciFact hard negatives per claim"
     )
     ap.add_argument(
+        "--retrieval-negatives",
+        type=int,
+        default=0,
+        help="SciFact: finding sentences of this many top BM25 non-evidence hits per claim",
+    )
+    ap.add_argument(
         "--cross-negatives",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -902,6 +962,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         + (
             scifact_hard_negatives(claims, corpus, rng, args.hard_negatives_per_claim)
             if args.hard_negatives
+            else []
+        )
+        + (
+            scifact_retrieval_negatives(claims, corpus, rng, args.retrieval_negatives)
+            if args.retrieval_negatives
             else []
         )
         + evinf_examples(evinf["train"], rng, args.evinf_neutral_rate)
@@ -965,6 +1030,7 @@ def main(argv: Iterable[str] | None = None) -> int:
                 "max_examples",
                 "hard_negatives",
                 "hard_negatives_per_claim",
+                "retrieval_negatives",
                 "cross_negatives",
                 "consumer_templates",
                 "evinf_neutral_rate",

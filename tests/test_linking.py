@@ -285,6 +285,7 @@ def test_load_claims_split(tmp_path: Path) -> None:
     dev = bench.load_claims(path, "dev")
     assert [c.id for c in dev] == [6, 7]
     assert dev[0].gold == {8: "contradicts"}
+    assert [c.id for c in bench.load_claims(path, "fold1")] == [6]  # no model trains on it
     assert len(bench.load_claims(path, "all")) == 3
 
 

@@ -56,6 +56,31 @@ def test_scifact_hard_negatives_are_neighbours_findings_never_own_evidence() -> 
     assert out == again  # seeded
 
 
+def test_scifact_retrieval_negatives_are_search_hits_never_own_evidence_or_cited() -> None:
+    survey = "Statins were prescribed to 12% of adults with diabetes."
+    corpus = {
+        **CORPUS,
+        103: {"title": "Statins in diabetes", "abstract": [survey]},
+        104: {"title": "Knee surgery", "abstract": ["Arthroscopy did not relieve knee pain."]},
+    }
+    held_out = sf_claim(5, "Statins cause diabetes in adults.", 104, [0])  # test fold
+    claims = [*CLAIMS, held_out]
+    out = ts.scifact_retrieval_negatives(claims, corpus, random.Random(1), per_claim=3, depth=2)
+    assert {e.label for e in out} == {ts.NEU} and {e.source for e in out} == {"scifact-retrieved"}
+    for e in out:
+        source = next(d for d in corpus if e.passage in corpus[d]["abstract"])
+        claim = next(c for c in claims if c["claim"] == e.claim)
+        assert source not in claim["cited_doc_ids"]  # never its own evidence or cited abstract
+    ldl = [e.passage for e in out if e.claim == CLAIMS[0]["claim"]]
+    # the LDL claim's top 2 hits past its own abstract, one finding sentence each; the knee
+    # abstract shares no word with it
+    assert sorted(ldl) == ["Myalgia was more common with statins.", survey]
+    # training-fold claims only (not claim 5), and the aspirin claim's one hit is its own
+    assert {e.claim for e in out} == {CLAIMS[i]["claim"] for i in (0, 1, 3)}
+    again = ts.scifact_retrieval_negatives(claims, corpus, random.Random(1), per_claim=3, depth=2)
+    assert out == again  # seeded
+
+
 def pqa(question: str, answer: str, decision: str = "yes") -> dict[str, Any]:
     return {"QUESTION": question, "LONG_ANSWER": answer, "final_decision": decision}
 
