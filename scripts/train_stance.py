@@ -248,7 +248,7 @@ def scifact_retrieval_negatives(
     """Findings of the abstracts a search returns for the claim that are not its evidence
     -> neutral (`--retrieval-negatives`).
 
-    Why: in use the model reads every finding sentence of every candidate a claim's search
+    In use the model reads every finding sentence of every candidate a claim's search
     returns, almost none of them evidence, and an abstract's stance is its best sentence's, so
     one false positive commits a link; training shows it only a few neutral sentences per
     claim. These add what it meets in use: one finding sentence from each of `per_claim`
@@ -280,7 +280,8 @@ def scifact_retrieval_negatives(
             for k, weight in postings.get(w, ()):
                 scores[k] += weight
         hits = [docs[k] for k, _ in scores.most_common(depth + len(own)) if docs[k] not in own]
-        for d in rng.sample(hits[:depth], min(per_claim, len(hits[:depth]))):
+        top = hits[:depth]
+        for d in rng.sample(top, min(per_claim, len(top))):
             sents = [s.text for s in finding_sentences(" ".join(corpus[d]["abstract"]))]
             pool = sents or corpus[d]["abstract"]
             out.append(Example(c["claim"], rng.choice(pool), NEU, "scifact-retrieved"))
