@@ -150,6 +150,35 @@ def test_background_before_an_unstructured_study_start_is_never_a_rationale(
     assert background not in rationale and finding in rationale
 
 
+@pytest.mark.parametrize(
+    ("heading", "findings"),
+    [
+        # setting the study up, whatever the journal calls it: never a rationale
+        ("RATIONALE", []),
+        ("Materials and methods", []),
+        ("Experimental approach", []),
+        ("Data collection and analysis", []),
+        ("Importance", []),
+        # reporting findings: any sentence may be one
+        ("Key results", [1, 2]),
+        ("Authors' conclusions", [1, 2]),
+        # both kinds in one heading, or neither: each sentence by its wording
+        ("Methods and findings", [2]),
+        ("Measurements and main results", [2]),
+        ("Case presentation", [2]),
+    ],
+)
+def test_headings_are_read_by_their_words(heading: str, findings: list[int]) -> None:
+    # Issue 13: background, aims and methods are not evidence; headings vary by journal.
+    abstract = (
+        "Background: Kratom is used to self-treat opioid withdrawal.\n\n"
+        f"{heading}: To assess whether kratom relieves opioid withdrawal, we enrolled 52 "
+        "adults. Kratom relieved opioid withdrawal in 40 of 52 participants."
+    )
+    assert [s.section for s in split_sentences(abstract)] == ["Background", heading, heading]
+    assert [s.index for s in finding_sentences(abstract)] == findings
+
+
 def test_a_sentence_stating_an_aim_is_not_a_finding() -> None:
     abstract = (
         "A trial was designed to assess whether kratom relieves opioid withdrawal. "

@@ -30,9 +30,11 @@ __all__ = [
 
 #: Which sentences may be rationales (`findings`): 2, findings only (never background, aims or
 #: methods); 3, an unstructured abstract's study also starts at a passive-voice method, at
-#: "we <adverb> <verb>", and an aim-only sentence is not a finding. A model linker's version
-#: carries it (`with_rules`), as the lexical method's own version does.
-RULES_VERSION = "3"
+#: "we <adverb> <verb>", and an aim-only sentence is not a finding; 4, headings are read by
+#: their words ("Rationale", "Materials and methods" set up; "Key results" reports; "Methods
+#: and findings" by wording). A model linker's version carries it (`with_rules`), as the
+#: lexical method's own version does.
+RULES_VERSION = "4"
 
 
 def with_rules(model_version: str) -> str:
@@ -193,21 +195,42 @@ PURPOSE = re.compile(
     r"\b)",
     re.IGNORECASE,
 )
+# A structured abstract's headings say what its sentences are for. Headings vary by journal,
+# so a heading is read by its words, not matched whole: "Key results", "Main results" and
+# "Authors' conclusions" report findings; "Rationale" (Psychopharmacology), "Importance"
+# (JAMA), "Experimental approach" (BJP), "Materials and methods", "Search methods",
+# "Selection criteria" and "Data collection and analysis" (Cochrane) set the study up. A
+# heading with words of both kinds ("Methods and findings", PLoS Medicine; "Methods and
+# results") holds both, so its sentences are judged by their wording, as are headings of
+# neither kind ("Case presentation", "Data synthesis").
 FINDING_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "INTERPRETATION", "DISCUSSION")
 SETUP_SECTIONS = (
     "OBJECTIVE",
     "AIM",
     "PURPOSE",
     "METHOD",
+    "MATERIAL",
     "DESIGN",
     "SETTING",
     "PARTICIPANT",
     "BACKGROUND",
     "INTRODUCTION",
     "CONTEXT",
+    "RATIONALE",
+    "IMPORTANCE",
+    "HYPOTHES",
+    "APPROACH",
     "MEASURE",
     "INTERVENTION",
+    "SEARCH",
+    "SELECTION CRITERIA",
+    "ELIGIBILITY",
+    "DATA SOURCE",
+    "DATA COLLECTION",
+    "DATA EXTRACTION",
 )
+_FINDING_HEADING = re.compile(r"\b(?:" + "|".join(FINDING_SECTIONS) + ")")
+_SETUP_HEADING = re.compile(r"\b(?:" + "|".join(SETUP_SECTIONS) + ")")
 
 
 #: An unstructured abstract turns from background to its own study at a sentence like these:
@@ -248,11 +271,10 @@ _AIM = re.compile(
 
 
 def _setup(sentence: Sentence) -> bool:
-    section = (sentence.section or "").upper()
-    if any(section.startswith(s) for s in FINDING_SECTIONS):
-        return False
-    if any(section.startswith(s) for s in SETUP_SECTIONS):
-        return True
+    heading = (sentence.section or "").upper()
+    finding, setup = bool(_FINDING_HEADING.search(heading)), bool(_SETUP_HEADING.search(heading))
+    if finding != setup:
+        return setup
     text = sentence.text
     return bool(PURPOSE.match(text) or (_AIM.search(text) and not FINDING.search(text)))
 

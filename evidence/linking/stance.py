@@ -84,9 +84,9 @@ __all__ = [
 ]
 
 METHOD = "lexical-nli"
-# 2 and 3: the rationale rules of `sentences.RULES_VERSION` 2 and 3 (which sentences may be
+# 2 to 4: the rationale rules of `sentences.RULES_VERSION` 2 to 4 (which sentences may be
 # rationales); the rest of the lexical rules are unchanged since 1
-METHOD_VERSION = "3"
+METHOD_VERSION = "4"
 
 
 STOPWORDS = frozenset(
